@@ -1,0 +1,126 @@
+# callstats: one Makefile for the two daemons, the upstream simulator and
+# the tests. `make` builds bin/; `make check` and `make demo` are the two
+# commands of the README.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Werror
+CPPFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon
+PKGS     := libcurl jansson libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(PKG_LIBS) -lcivetweb -lpthread -lm
+
+# `make SANITIZE=1` builds everything with AddressSanitizer and UBSan into
+# build/asan; `make check` runs the tests on that build.
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/asan
+BIN      ?= build/asan/bin
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD    ?= build/release
+BIN      ?= bin
+endif
+
+ALL_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(WARNINGS) $(CFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+WORKER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c))
+API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c))
+SIM_SRC    := $(filter-out tests/sim/main.c,$(wildcard tests/sim/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_COMMON := $(BUILD)/libcallstats.a
+LIB_WORKER := $(BUILD)/libworker.a
+LIB_API    := $(BUILD)/libapi.a
+LIB_SIM    := $(BUILD)/libsim.a
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+INTEGRATION := $(BUILD)/tests/integration
+
+PROGRAMS := $(BIN)/callstats-worker $(BIN)/callstats-api $(BIN)/callstats-sim
+
+.PHONY: all deps check unit integration demo format format-check clean \
+        sanitize bench
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB_COMMON): $(call objs,$(COMMON_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(LIB_WORKER): $(call objs,$(WORKER_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(LIB_API): $(call objs,$(API_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(LIB_SIM): $(call objs,$(SIM_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/callstats-worker: $(BUILD)/worker/main.o $(LIB_WORKER) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/callstats-api: $(BUILD)/api/main.o $(LIB_API) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/callstats-sim: $(BUILD)/tests/sim/main.o $(LIB_SIM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_WORKER) $(LIB_API) \
+                       $(LIB_SIM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(INTEGRATION): $(BUILD)/tests/integration/test_integration.o $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Installs the Debian packages the build, the tests and the demo need;
+# does nothing when they are all present.
+deps:
+	@deploy/install-deps.sh
+
+sanitize:
+	$(MAKE) SANITIZE=1 all $(patsubst build/release/%,build/asan/%,\
+		$(UNIT_TESTS) $(INTEGRATION))
+
+# Unit tests, then the integration tests against a private PostgreSQL, the
+# simulator and the real binaries; all of it on the sanitizer build.
+check: deps
+	$(MAKE) all
+	$(MAKE) sanitize
+	tests/run-unit.sh build/asan/tests
+	tests/integration/run.sh build/asan/bin build/asan/tests/integration
+	$(MAKE) format-check
+
+unit: all
+	$(MAKE) SANITIZE=1 $(patsubst build/release/%,build/asan/%,$(UNIT_TESTS))
+	tests/run-unit.sh build/asan/tests
+
+integration: all
+	$(MAKE) sanitize
+	tests/integration/run.sh build/asan/bin build/asan/tests/integration
+
+demo: deps
+	$(MAKE) all
+	deploy/demo.sh
+
+FORMAT_FILES = $(wildcard common/*.[ch] api/*.[ch] worker/*.[ch] \
+                 tests/sim/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch])
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

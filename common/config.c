@@ -1,0 +1,305 @@
+/* Reads and checks the environment described in docs/configuration.md. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "date.h"
+#include "grades.h"
+
+#define DEFAULT_TZ "Asia/Shanghai"
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+
+static char *env_copy(const char *name, const char *fallback)
+{
+    const char *value = getenv(name);
+    if (value == NULL || value[0] == '\0')
+        value = fallback;
+    return value ? strdup(value) : NULL;
+}
+
+void cs_list_parse(const char *text, struct cs_list *list)
+{
+    list->items = NULL;
+    list->count = 0;
+    if (text == NULL)
+        return;
+    const char *p = text;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *start = p;
+        while (len > 0 && isspace((unsigned char)*start)) {
+            start++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)start[len - 1]))
+            len--;
+        if (len > 0) {
+            list->items = realloc(list->items,
+                                  (list->count + 1) * sizeof(char *));
+            list->items[list->count++] = strndup(start, len);
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+}
+
+void cs_list_free(struct cs_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+bool cs_list_contains(const struct cs_list *list, const char *item)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i], item) == 0)
+            return true;
+    return false;
+}
+
+/* Reads a whole decimal integer in [min, max]; fallback when unset. */
+static bool env_int(const char *name, int fallback, int min, int max,
+                    int *out, char *err, size_t errlen)
+{
+    const char *value = getenv(name);
+    if (value == NULL || value[0] == '\0') {
+        *out = fallback;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno != 0 || *end != '\0' || end == value || v < min || v > max) {
+        snprintf(err, errlen, "%s: \"%s\" is not a whole number from %d to %d",
+                 name, value, min, max);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_listen(struct cs_config *cfg, char *err, size_t errlen)
+{
+    char *text = env_copy("CALLSTATS_LISTEN", DEFAULT_LISTEN);
+    char *colon = strrchr(text, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == text || end == colon + 1 || *end != '\0' ||
+        port < 1 || port > 65535) {
+        snprintf(err, errlen,
+                 "CALLSTATS_LISTEN: \"%s\" is not address:port "
+                 "(for example 127.0.0.1:8080)",
+                 text);
+        free(text);
+        return false;
+    }
+    *colon = '\0';
+    cfg->listen_host = text;
+    cfg->listen_port = (int)port;
+    return true;
+}
+
+static bool check_url(const char *name, const char *url, char *err,
+                      size_t errlen)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "%s: \"%s\" is not an http:// or https:// URL", name, url);
+        return false;
+    }
+    return true;
+}
+
+static bool check_conninfo(const char *name, const char *conninfo, char *err,
+                           size_t errlen)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (opts == NULL) {
+        /* libpq's message names the bad part; drop its trailing newline. */
+        size_t len = perr ? strcspn(perr, "\n") : 0;
+        snprintf(err, errlen, "%s: not a libpq connection string or URI: %.*s",
+                 name, (int)len, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return false;
+    }
+    PQconninfoFree(opts);
+    return true;
+}
+
+static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->base_url == NULL) {
+        snprintf(err, errlen, "GUANKE_BASE_URL: required by the worker, "
+                              "not set");
+        return false;
+    }
+    if (!check_url("GUANKE_BASE_URL", cfg->base_url, err, errlen))
+        return false;
+    size_t len = strlen(cfg->base_url);
+    while (len > 0 && cfg->base_url[len - 1] == '/')
+        cfg->base_url[--len] = '\0';
+    bool have_login = cfg->username != NULL || cfg->password != NULL;
+    if (have_login && (cfg->username == NULL || cfg->password == NULL)) {
+        snprintf(err, errlen, "%s: required when %s is set",
+                 cfg->username ? "GUANKE_PASSWORD" : "GUANKE_USERNAME",
+                 cfg->username ? "GUANKE_USERNAME" : "GUANKE_PASSWORD");
+        return false;
+    }
+    if (!have_login && cfg->api_secret == NULL) {
+        snprintf(err, errlen,
+                 "GUANKE_USERNAME: not set, and neither is GUANKE_API_SECRET; "
+                 "the worker needs one way to log in");
+        return false;
+    }
+    return env_int("CALLSTATS_HTTP_TIMEOUT", 60, 1, 3600, &cfg->http_timeout,
+                   err, errlen) &&
+           env_int("CALLSTATS_HTTP_RETRIES", 5, 0, 100, &cfg->http_retries,
+                   err, errlen);
+}
+
+static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)
+{
+    return parse_listen(cfg, err, errlen) &&
+           env_int("CALLSTATS_API_THREADS", 16, 2, 512, &cfg->api_threads, err,
+                   errlen) &&
+           env_int("CALLSTATS_API_DB_CONNECTIONS", 4, 1, 256,
+                   &cfg->api_db_connections, err, errlen);
+}
+
+static bool load_grades(struct cs_config *cfg, char *err, size_t errlen)
+{
+    char *g9 = env_copy("CALLSTATS_GRADE_9", CS_GRADE_9_DEFAULT);
+    char *g1 = env_copy("CALLSTATS_GRADE_1", CS_GRADE_1_DEFAULT);
+    cs_list_parse(g9, &cfg->grade_9);
+    cs_list_parse(g1, &cfg->grade_1);
+    free(g9);
+    free(g1);
+    for (size_t i = 0; i < cfg->grade_9.count; i++) {
+        if (cs_list_contains(&cfg->grade_1, cfg->grade_9.items[i])) {
+            snprintf(err, errlen,
+                     "CALLSTATS_GRADE_1: \"%s\" is also in CALLSTATS_GRADE_9; "
+                     "a label can count as one kind of order only",
+                     cfg->grade_9.items[i]);
+            return false;
+        }
+    }
+    if (cfg->grade_9.count == 0 || cfg->grade_1.count == 0) {
+        snprintf(err, errlen, "%s: names no label",
+                 cfg->grade_9.count == 0 ? "CALLSTATS_GRADE_9"
+                                         : "CALLSTATS_GRADE_1");
+        return false;
+    }
+    return true;
+}
+
+static bool load(struct cs_config *cfg, enum cs_role role, char *err,
+                 size_t errlen)
+{
+    const char *level = getenv("CALLSTATS_LOG_LEVEL");
+    cfg->log_level = CS_LOG_INFO;
+    if (level && level[0] && !cs_log_parse_level(level, &cfg->log_level)) {
+        snprintf(err, errlen,
+                 "CALLSTATS_LOG_LEVEL: \"%s\" is not one of error, warn, "
+                 "info, debug",
+                 level);
+        return false;
+    }
+    if (cfg->database_url == NULL) {
+        snprintf(err, errlen, "DATABASE_URL: required, not set");
+        return false;
+    }
+    if (!check_conninfo("DATABASE_URL", cfg->database_url, err, errlen) ||
+        !check_conninfo("CALLSTATS_API_DATABASE_URL", cfg->api_database_url,
+                        err, errlen))
+        return false;
+    char tzerr[600];
+    if (!cs_tz_apply(cfg->tz, tzerr, sizeof(tzerr))) {
+        snprintf(err, errlen, "CALLSTATS_TZ: %s", tzerr);
+        return false;
+    }
+    cs_list_parse(getenv("CALLSTATS_INTERNAL_ACCOUNTS"),
+                  &cfg->internal_accounts);
+    if (!load_grades(cfg, err, errlen))
+        return false;
+    if (role == CS_ROLE_WORKER)
+        return load_worker_part(cfg, err, errlen);
+    return load_api_part(cfg, err, errlen);
+}
+
+bool cs_config_load(struct cs_config *cfg, enum cs_role role, char *err,
+                    size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->database_url = env_copy("DATABASE_URL", NULL);
+    cfg->api_database_url =
+        env_copy("CALLSTATS_API_DATABASE_URL", cfg->database_url);
+    cfg->base_url = env_copy("GUANKE_BASE_URL", NULL);
+    cfg->username = env_copy("GUANKE_USERNAME", NULL);
+    cfg->password = env_copy("GUANKE_PASSWORD", NULL);
+    cfg->api_secret = env_copy("GUANKE_API_SECRET", NULL);
+    cfg->tz = env_copy("CALLSTATS_TZ", DEFAULT_TZ);
+    if (!load(cfg, role, err, errlen)) {
+        cs_config_free(cfg);
+        return false;
+    }
+    cs_log_set_level(cfg->log_level);
+    return true;
+}
+
+void cs_config_load_or_exit(struct cs_config *cfg, enum cs_role role)
+{
+    char err[1024];
+    if (!cs_config_load(cfg, role, err, sizeof(err))) {
+        fprintf(stderr, "configuration error: %s\n", err);
+        exit(2);
+    }
+}
+
+void cs_config_free(struct cs_config *cfg)
+{
+    free(cfg->database_url);
+    free(cfg->api_database_url);
+    free(cfg->base_url);
+    free(cfg->username);
+    free(cfg->password);
+    free(cfg->api_secret);
+    free(cfg->tz);
+    free(cfg->listen_host);
+    cs_list_free(&cfg->internal_accounts);
+    cs_list_free(&cfg->grade_9);
+    cs_list_free(&cfg->grade_1);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+void cs_conninfo_host(const char *conninfo, char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "(default)");
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (opts == NULL)
+        return;
+    const char *host = NULL, *port = NULL, *dbname = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+        else if (strcmp(o->keyword, "dbname") == 0)
+            dbname = o->val;
+    }
+    snprintf(buf, buflen, "%s:%s/%s", host ? host : "(default)",
+             port ? port : "5432", dbname ? dbname : "(default)");
+    PQconninfoFree(opts);
+}

@@ -1,0 +1,69 @@
+/*
+ * Configuration from the environment (so systemd's EnvironmentFile works),
+ * shared by the worker and the API. docs/configuration.md lists every
+ * variable; tests/unit/test_config.c checks that it does.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+/* Which program loads the configuration: each requires its own part. */
+enum cs_role {
+    CS_ROLE_WORKER,
+    CS_ROLE_API,
+};
+
+/* A comma-separated list, each item trimmed of spaces, empty ones dropped. */
+struct cs_list {
+    char **items;
+    size_t count;
+};
+
+struct cs_config {
+    char *database_url;     /* DATABASE_URL */
+    char *api_database_url; /* CALLSTATS_API_DATABASE_URL */
+    char *base_url;         /* GUANKE_BASE_URL, without trailing '/' */
+    char *username;         /* GUANKE_USERNAME */
+    char *password;         /* GUANKE_PASSWORD */
+    char *api_secret;       /* GUANKE_API_SECRET */
+    char *tz;               /* CALLSTATS_TZ */
+    char *listen_host;      /* CALLSTATS_LISTEN, the address part */
+    int listen_port;        /* CALLSTATS_LISTEN, the port part */
+    int api_threads;        /* CALLSTATS_API_THREADS */
+    int api_db_connections; /* CALLSTATS_API_DB_CONNECTIONS */
+    int http_timeout;       /* CALLSTATS_HTTP_TIMEOUT, seconds */
+    int http_retries;       /* CALLSTATS_HTTP_RETRIES */
+    struct cs_list internal_accounts; /* CALLSTATS_INTERNAL_ACCOUNTS */
+    struct cs_list grade_9;           /* CALLSTATS_GRADE_9 */
+    struct cs_list grade_1;           /* CALLSTATS_GRADE_1 */
+    enum cs_log_level log_level;      /* CALLSTATS_LOG_LEVEL */
+};
+
+/*
+ * Fills cfg from the environment and applies the business time zone.
+ * On a missing or malformed value returns false with one line in err that
+ * names the variable and what was wrong; cfg is then freed.
+ */
+__attribute__((warn_unused_result)) bool
+cs_config_load(struct cs_config *cfg, enum cs_role role, char *err,
+               size_t errlen);
+
+/* Loads the configuration or prints the error and exits with status 2. */
+void cs_config_load_or_exit(struct cs_config *cfg, enum cs_role role);
+
+void cs_config_free(struct cs_config *cfg);
+
+/* Splits text at commas; never fails. Free with cs_list_free. */
+void cs_list_parse(const char *text, struct cs_list *list);
+void cs_list_free(struct cs_list *list);
+bool cs_list_contains(const struct cs_list *list, const char *item);
+
+/* The host part of a libpq connection string or URI, for the start line;
+ * "(default)" when it names none. Never returns the password. */
+void cs_conninfo_host(const char *conninfo, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,44 @@
+/* Connection set-up and a checked statement runner over libpq. */
+#include "db.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+PGconn *cs_db_connect(const char *conninfo, const char *application_name,
+                      bool read_only)
+{
+    const char *options = read_only
+                              ? "-c TimeZone=UTC "
+                                "-c default_transaction_read_only=on"
+                              : "-c TimeZone=UTC";
+    const char *keys[] = {"dbname", "application_name", "options",
+                          "connect_timeout", NULL};
+    const char *values[] = {conninfo, application_name, options, "10", NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        char host[256];
+        cs_conninfo_host(conninfo, host, sizeof(host));
+        const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+        cs_error("database connection failed db=%s error=\"%.*s\"", host,
+                 (int)strcspn(msg, "\n"), msg);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+bool cs_db_exec(PGconn *conn, const char *what, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+              PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok) {
+        const char *msg = PQerrorMessage(conn);
+        cs_error("statement failed what=%s error=\"%.*s\"", what,
+                 (int)strcspn(msg, "\n"), msg);
+    }
+    PQclear(res);
+    return ok;
+}
