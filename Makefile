@@ -65,18 +65,48 @@ $(LIB_SIM): $(call objs,$(SIM_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/callstats-worker: $(BUILD)/worker/main.o $(LIB_WORKER) $(LIB_COMMON)
+# The migrations and the dashboard page are compiled in, so the binaries
+# need no files beside them.
+$(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) common/embed.awk
+	@mkdir -p $(dir $@)
+	awk -v header=embedded.h -v array=cs_migrations -f common/embed.awk \
+		$(sort $(wildcard sql/*.sql)) > $@
+$(BUILD)/gen/pages.c: $(wildcard api/*.html) common/embed.awk
+	@mkdir -p $(dir $@)
+	awk -v header=embedded.h -v array=cs_api_pages -f common/embed.awk \
+		$(wildcard api/*.html) > $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BIN)/callstats-worker: $(BUILD)/worker/main.o $(BUILD)/gen/migrations.o \
+                         $(LIB_WORKER) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/callstats-api: $(BUILD)/api/main.o $(LIB_API) $(LIB_COMMON)
+$(BIN)/callstats-api: $(BUILD)/api/main.o $(BUILD)/gen/pages.o $(LIB_API) \
+                      $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/callstats-sim: $(BUILD)/tests/sim/main.o $(LIB_SIM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_WORKER) $(LIB_API) \
-                       $(LIB_SIM) $(LIB_COMMON)
+# A unit test links what its name says it tests: test_worker_* the worker's
+# objects, test_api_* the API's, test_sim_* the simulator's, test_common_*
+# the common library alone.
+$(BUILD)/tests/test_worker_%: $(BUILD)/tests/unit/test_worker_%.o \
+                              $(BUILD)/gen/migrations.o $(LIB_WORKER) \
+                              $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/test_api_%: $(BUILD)/tests/unit/test_api_%.o \
+                           $(BUILD)/gen/pages.o $(LIB_API) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/test_sim_%: $(BUILD)/tests/unit/test_sim_%.o $(LIB_SIM) \
+                           $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/test_common_%: $(BUILD)/tests/unit/test_common_%.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 $(INTEGRATION): $(BUILD)/tests/integration/test_integration.o $(LIB_COMMON)
@@ -123,4 +153,5 @@ format-check:
 clean:
 	rm -rf build bin
 
+.SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
