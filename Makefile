@@ -75,6 +75,10 @@ $(BUILD)/gen/pages.c: $(wildcard api/*.html) common/embed.awk
 	@mkdir -p $(dir $@)
 	awk -v header=embedded.h -v array=cs_api_pages -f common/embed.awk \
 		$(wildcard api/*.html) > $@
+$(BUILD)/gen/simdata.c: $(wildcard tests/sim/*.tsv) common/embed.awk
+	@mkdir -p $(dir $@)
+	awk -v header=embedded.h -v array=cs_sim_data -f common/embed.awk \
+		$(wildcard tests/sim/*.tsv) > $@
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -86,7 +90,8 @@ $(BIN)/callstats-api: $(BUILD)/api/main.o $(BUILD)/gen/pages.o $(LIB_API) \
                       $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/callstats-sim: $(BUILD)/tests/sim/main.o $(LIB_SIM) $(LIB_COMMON)
+$(BIN)/callstats-sim: $(BUILD)/tests/sim/main.o $(BUILD)/gen/simdata.o \
+                      $(LIB_SIM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -102,8 +107,8 @@ $(BUILD)/tests/test_api_%: $(BUILD)/tests/unit/test_api_%.o \
                            $(BUILD)/gen/pages.o $(LIB_API) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(BUILD)/tests/test_sim_%: $(BUILD)/tests/unit/test_sim_%.o $(LIB_SIM) \
-                           $(LIB_COMMON)
+$(BUILD)/tests/test_sim_%: $(BUILD)/tests/unit/test_sim_%.o \
+                           $(BUILD)/gen/simdata.o $(LIB_SIM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 $(BUILD)/tests/test_common_%: $(BUILD)/tests/unit/test_common_%.o $(LIB_COMMON)

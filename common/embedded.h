@@ -16,4 +16,7 @@ extern const struct cs_embedded cs_migrations[];
 /* api/dashboard.html, and anything else the API serves; ends likewise. */
 extern const struct cs_embedded cs_api_pages[];
 
+/* The simulator's data files (the .tsv files of tests/sim); ends likewise. */
+extern const struct cs_embedded cs_sim_data[];
+
 #endif
