@@ -40,7 +40,7 @@ LIB_WORKER := $(BUILD)/libworker.a
 LIB_API    := $(BUILD)/libapi.a
 LIB_SIM    := $(BUILD)/libsim.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-INTEGRATION := $(BUILD)/tests/integration
+INTEGRATION := $(BUILD)/tests/run-integration
 
 PROGRAMS := $(BIN)/callstats-worker $(BIN)/callstats-api $(BIN)/callstats-sim
 
@@ -133,7 +133,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) sanitize
 	tests/run-unit.sh build/asan/tests
-	tests/integration/run.sh build/asan/bin build/asan/tests/integration
+	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
 	$(MAKE) format-check
 
 unit: all
@@ -142,7 +142,7 @@ unit: all
 
 integration: all
 	$(MAKE) sanitize
-	tests/integration/run.sh build/asan/bin build/asan/tests/integration
+	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
 
 demo: deps
 	$(MAKE) all

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Integration tests: a private PostgreSQL, two upstream simulators (one
+# well-behaved, one with faults switched on) and the real binaries; the
+# cmocka program tests/integration/test_integration.c drives them.
+#   tests/integration/run.sh BIN_DIR TEST_PROGRAM
+set -uo pipefail
+
+bin=$(cd "${1:?usage: run.sh BIN_DIR TEST_PROGRAM}" && pwd)
+program=$(readlink -f "${2:?usage: run.sh BIN_DIR TEST_PROGRAM}")
+top=$(cd "$(dirname "$0")/../.." && pwd)
+
+mkdir -p "$top/tests/tmp"
+work=$(mktemp -d "$top/tests/tmp/it.XXXXXX")
+chmod 755 "$work"
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    "$top/deploy/pg-private.sh" stop "$work/pg"
+}
+trap cleanup EXIT
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    done
+    echo "$port"
+}
+
+# Waits for a line in a log file, up to 30 seconds.
+wait_for() {
+    local file=$1 text=$2
+    for _ in $(seq 300); do
+        grep -q "$text" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "integration: \"$text\" never appeared in $file:" >&2
+    cat "$file" >&2
+    return 1
+}
+
+now=$(date +%s)
+seed=7
+db=$("$top/deploy/pg-private.sh" start "$work/pg") || exit 1
+
+start_sim() {
+    local port=$1 name=$2
+    shift 2
+    "$bin/callstats-sim" serve --port "$port" --seed "$seed" --now "$now" \
+        "$@" 2>"$work/$name.log" &
+    pids+=($!)
+    wait_for "$work/$name.log" "callstats-sim ready" || exit 1
+}
+sim_port=$(free_port)
+start_sim "$sim_port" sim
+fault_port=$(free_port)
+start_sim "$fault_port" sim-faults --faults http500,429,expire
+
+export CS_BIN=$bin
+export CS_WORK=$work
+export CS_DB=$db
+export CS_SIM_URL=http://127.0.0.1:$sim_port
+export CS_FAULT_SIM_URL=http://127.0.0.1:$fault_port
+export CS_SEED=$seed
+export CS_NOW=$now
+export CS_PG_PRIVATE=$top/deploy/pg-private.sh
+export CS_FREE_PORTS="$(free_port) $(free_port) $(free_port)"
+
+"$program"
+status=$?
+if [ $status -ne 0 ]; then
+    echo "integration: failed; logs in $work" >&2
+    for f in "$work"/*.log; do
+        echo "---- $f (last 30 lines)" >&2
+        tail -n 30 "$f" >&2
+    done
+    trap - EXIT
+    cleanup
+    exit $status
+fi
+cleanup
+trap - EXIT
+rm -rf "$work"

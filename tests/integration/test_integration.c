@@ -1,0 +1,876 @@
+/*
+ * Integration tests: the real worker and API against a private PostgreSQL
+ * and the upstream simulator, every figure compared with the simulator's
+ * own ground truth. Started by tests/integration/run.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENV 24
+
+/* What run.sh hands over, and what the tests start along the way. */
+static struct {
+    const char *bin;
+    const char *work;
+    const char *db;
+    const char *sim_url;
+    const char *fault_sim_url;
+    const char *seed;
+    const char *now;
+    const char *pg_private;
+    int ports[3];
+    char reader_db[512];
+    char api_url[64];
+    pid_t api_pid;
+} it;
+
+/* The October days the tests sync: empty ones, real ones, and 10-16,
+ * the simulator's discrepancy day. */
+static const char *const october_days[] = {
+    "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04", "2025-10-05",
+    "2025-10-06", "2025-10-07", "2025-10-16",
+};
+#define N_OCTOBER_DAYS (sizeof(october_days) / sizeof(october_days[0]))
+
+static const char *need_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        fprintf(stderr, "integration: %s is not set; use run.sh\n", name);
+        exit(1);
+    }
+    return v;
+}
+
+static char *read_whole(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    size_t got = fread(buf, 1, (size_t)len, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void log_path(char *buf, size_t len, const char *name, const char *ext)
+{
+    snprintf(buf, len, "%s/%s.%s", it.work, name, ext);
+}
+
+/*
+ * Starts argv with the environment changes in env ("K=V" sets, "K=" unsets),
+ * standard output to WORK/name.out and standard error to WORK/name.log.
+ */
+static pid_t spawn(const char *name, char *const argv[],
+                   const char *const env[])
+{
+    char out[512], err[512];
+    log_path(out, sizeof(out), name, "out");
+    log_path(err, sizeof(err), name, "log");
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    for (size_t i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        char key[128];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - env[i]), env[i]);
+        if (eq[1] == '\0')
+            unsetenv(key);
+        else
+            setenv(key, eq + 1, 1);
+    }
+    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run(const char *name, char *const argv[], const char *const env[])
+{
+    return wait_exit(spawn(name, argv, env));
+}
+
+/* Waits up to 30 s for text in WORK/name.log. */
+static bool wait_log(const char *name, const char *text)
+{
+    char path[512];
+    log_path(path, sizeof(path), name, "log");
+    for (int i = 0; i < 300; i++) {
+        char *log = read_whole(path);
+        bool found = strstr(log, text) != NULL;
+        free(log);
+        if (found)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static char *output_of(const char *name, const char *ext)
+{
+    char path[512];
+    log_path(path, sizeof(path), name, ext);
+    return read_whole(path);
+}
+
+/* Runs the worker against the simulator at sim_url with args. */
+static int worker(const char *name, const char *sim_url,
+                  const char *const extra_env[], char *const args[])
+{
+    char exe[512], db[600], base[128];
+    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
+    snprintf(db, sizeof(db), "DATABASE_URL=%s", it.db);
+    snprintf(base, sizeof(base), "GUANKE_BASE_URL=%s", sim_url);
+    const char *env[MAX_ENV] = {db,
+                                base,
+                                "GUANKE_USERNAME=demo",
+                                "GUANKE_PASSWORD=demo-password",
+                                "CALLSTATS_INTERNAL_ACCOUNTS=admin",
+                                "CALLSTATS_HTTP_TIMEOUT=30"};
+    size_t n = 6;
+    for (size_t i = 0; extra_env && extra_env[i]; i++)
+        env[n++] = extra_env[i];
+    env[n] = NULL;
+    char *argv[16] = {exe};
+    size_t a = 1;
+    for (size_t i = 0; args[i]; i++)
+        argv[a++] = args[i];
+    argv[a] = NULL;
+    return run(name, argv, env);
+}
+
+static int sync_days(const char *name, const char *sim_url, const char *from,
+                     const char *to, const char *const extra_env[])
+{
+    char *args[] = {"sync", "--from", (char *)from, "--to", (char *)to, NULL};
+    return worker(name, sim_url, extra_env, args);
+}
+
+static json_t *parse_or_fail(const char *text, const char *what)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    if (doc == NULL)
+        fail_msg("%s is not JSON (%s): %.200s", what, jerr.text, text);
+    return doc;
+}
+
+/* The simulator's ground truth for one day. */
+static json_t *truth(const char *date)
+{
+    char exe[512];
+    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
+    char *argv[] = {exe,        "truth",         "--date", (char *)date,
+                    "--seed",   (char *)it.seed, "--now",  (char *)it.now,
+                    NULL};
+    assert_int_equal(run("truth", argv, NULL), 0);
+    char *out = output_of("truth", "out");
+    json_t *doc = parse_or_fail(out, "callstats-sim truth");
+    free(out);
+    return doc;
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
+{
+    struct body *b = userdata;
+    b->data = realloc(b->data, b->len + size * n + 1);
+    memcpy(b->data + b->len, ptr, size * n);
+    b->len += size * n;
+    b->data[b->len] = '\0';
+    return size * n;
+}
+
+/* GETs base+path; returns the body (caller frees) and sets *status. */
+static char *http_get(const char *base, const char *path, long *status,
+                      const char *method)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    struct body b = {calloc(1, 1), 0};
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    if (method)
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        fail_msg("GET %s: %s", url, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(curl);
+    return b.data;
+}
+
+/* GETs path from the API, expecting HTTP want; returns the parsed body. */
+static json_t *api_json(const char *path, long want)
+{
+    long status = 0;
+    char *body = http_get(it.api_url, path, &status, NULL);
+    if (status != want)
+        fail_msg("GET %s: status %ld, wanted %ld: %.300s", path, status, want,
+                 body);
+    json_t *doc = parse_or_fail(body, path);
+    free(body);
+    return doc;
+}
+
+static json_int_t int_of(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is not an integer", key);
+    return json_integer_value(v);
+}
+
+static double rate(json_int_t num, json_int_t den)
+{
+    return round(10000.0 * (double)num / (double)den) / 100.0;
+}
+
+/* A rate field: null when den is 0, else num/den as a rounded percentage. */
+static void assert_rate(json_t *row, const char *key, json_int_t num,
+                        json_int_t den)
+{
+    json_t *v = json_object_get(row, key);
+    if (den == 0) {
+        assert_true(json_is_null(v));
+        return;
+    }
+    if (!json_is_number(v))
+        fail_msg("\"%s\" is not a number", key);
+    double got = json_number_value(v);
+    if (fabs(got - rate(num, den)) > 1e-9)
+        fail_msg("%s: %.4f, wanted %.2f", key, got, rate(num, den));
+}
+
+/* Every figure of an API day row against the simulator's truth. */
+static void assert_day_matches(json_t *row, json_t *t)
+{
+    const char *keys[] = {"calls_dialled", "calls_answered", "success_orders",
+                          "grade_9", "grade_1", "active_seats"};
+    const char *date = json_string_value(json_object_get(t, "date"));
+    assert_string_equal(json_string_value(json_object_get(row, "date")), date);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_int_t got = int_of(row, keys[i]), want = int_of(t, keys[i]);
+        if (got != want)
+            fail_msg("%s %s: %lld, wanted %lld", date, keys[i],
+                     (long long)got, (long long)want);
+    }
+    assert_rate(row, "answer_rate", int_of(t, "calls_answered"),
+                int_of(t, "calls_dialled"));
+    assert_rate(row, "success_rate", int_of(t, "success_orders"),
+                int_of(t, "calls_answered"));
+    assert_true(json_is_true(json_object_get(row, "synced")));
+    assert_true(json_equal(json_object_get(row, "discrepancy"),
+                           json_object_get(t, "discrepancy")));
+}
+
+static json_t *find_day(json_t *days, const char *date)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(days, i, row)
+    {
+        if (strcmp(json_string_value(json_object_get(row, "date")), date) ==
+            0)
+            return row;
+    }
+    fail_msg("no row for %s", date);
+    return NULL;
+}
+
+static void start_api(const char *name, int port, const char *db,
+                      pid_t *pid_out)
+{
+    char exe[512], dburl[600], apidb[600], listen[64];
+    snprintf(exe, sizeof(exe), "%s/callstats-api", it.bin);
+    snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", db);
+    snprintf(apidb, sizeof(apidb), "CALLSTATS_API_DATABASE_URL=%s", db);
+    snprintf(listen, sizeof(listen), "CALLSTATS_LISTEN=127.0.0.1:%d", port);
+    const char *env[] = {dburl, apidb, listen,
+                         "CALLSTATS_INTERNAL_ACCOUNTS=admin", NULL};
+    char *argv[] = {exe, NULL};
+    *pid_out = spawn(name, argv, env);
+    if (!wait_log(name, "callstats-api ready"))
+        fail_msg("%s did not log its ready line", name);
+}
+
+/* A query of the owner's connection that returns one integer. */
+static long long db_count(const char *sql)
+{
+    PGconn *conn = PQconnectdb(it.db);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(conn));
+    long long v = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    return v;
+}
+
+static char *db_text(const char *sql)
+{
+    PGconn *conn = PQconnectdb(it.db);
+    PGresult *res = PQexec(conn, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    char *v = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    PQfinish(conn);
+    return v;
+}
+
+static void test_config_errors_exit_2(void **state)
+{
+    (void)state;
+    char exe[512];
+    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
+    char *argv[] = {exe, "migrate", NULL};
+    const char *no_db[] = {"DATABASE_URL=", NULL};
+    assert_int_equal(run("config-worker", argv, no_db), 2);
+    char *log = output_of("config-worker", "log");
+    assert_non_null(strstr(log, "DATABASE_URL"));
+    int lines = 0;
+    for (char *c = log; *c; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, 1);
+    free(log);
+
+    snprintf(exe, sizeof(exe), "%s/callstats-api", it.bin);
+    char dburl[600];
+    snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", it.db);
+    const char *bad_listen[] = {dburl, "CALLSTATS_LISTEN=8080", NULL};
+    char *api_argv[] = {exe, NULL};
+    assert_int_equal(run("config-api", api_argv, bad_listen), 2);
+    log = output_of("config-api", "log");
+    assert_non_null(strstr(log, "CALLSTATS_LISTEN: \"8080\""));
+    free(log);
+
+    const char *bad_tz[] = {dburl, "CALLSTATS_TZ=Mars/Olympus", NULL};
+    assert_int_equal(run("config-api-tz", api_argv, bad_tz), 2);
+    log = output_of("config-api-tz", "log");
+    assert_non_null(strstr(log, "CALLSTATS_TZ"));
+    assert_non_null(strstr(log, "Mars/Olympus"));
+    free(log);
+}
+
+static void test_migrate_twice_changes_nothing(void **state)
+{
+    (void)state;
+    char *args[] = {"migrate", NULL};
+    assert_int_equal(worker("migrate-1", it.sim_url, NULL, args), 0);
+    long long applied = db_count("SELECT count(*) FROM schema_migrations");
+    assert_true(applied >= 1);
+    char *first = db_text("SELECT string_agg(version || ':' || applied_at, ',' "
+                          "ORDER BY version) FROM schema_migrations");
+    assert_int_equal(worker("migrate-2", it.sim_url, NULL, args), 0);
+    char *second = db_text("SELECT string_agg(version || ':' || applied_at, "
+                           "',' ORDER BY version) FROM schema_migrations");
+    assert_string_equal(first, second);
+    assert_int_equal(db_count("SELECT count(*) FROM pg_tables WHERE "
+                              "tablename IN ('account_stats', 'day_totals', "
+                              "'task_stats', 'call_records', 'day_grades', "
+                              "'sync_state')"),
+                     6);
+    free(first);
+    free(second);
+}
+
+static void test_api_starts_on_the_read_only_role(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s api-role %s/pg", it.pg_private, it.work);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(fgets(it.reader_db, sizeof(it.reader_db), p));
+    assert_int_equal(pclose(p), 0);
+    it.reader_db[strcspn(it.reader_db, "\n")] = '\0';
+    assert_non_null(strstr(it.reader_db, "user=callstats_api"));
+
+    snprintf(it.api_url, sizeof(it.api_url), "http://127.0.0.1:%d",
+             it.ports[0]);
+    start_api("api", it.ports[0], it.reader_db, &it.api_pid);
+    json_t *health = api_json("/api/health", 200);
+    assert_true(json_is_true(json_object_get(health, "success")));
+    assert_string_equal(
+        json_string_value(json_object_get(health, "status")), "ok");
+    json_decref(health);
+
+    /* The role cannot write, whatever the API would try. */
+    PGconn *conn = PQconnectdb(it.reader_db);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, "INSERT INTO day_totals VALUES "
+                                 "('1999-01-01', 1, 1, 1)");
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    assert_non_null(strstr(PQerrorMessage(conn), "permission denied"));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+static void test_sync_october_days(void **state)
+{
+    (void)state;
+    assert_int_equal(sync_days("sync-oct", it.sim_url, "2025-10-01",
+                               "2025-10-07", NULL),
+                     0);
+    char *out = output_of("sync-oct", "out");
+    int ok_lines = 0;
+    for (char *p = out; (p = strstr(p, "result=ok")); p++)
+        ok_lines++;
+    assert_int_equal(ok_lines, 14); /* 7 days, 2 sources */
+    assert_non_null(strstr(out, "2025-10-04"));
+    free(out);
+    assert_int_equal(sync_days("sync-16", it.sim_url, "2025-10-16",
+                               "2025-10-16", NULL),
+                     0);
+}
+
+static void test_days_match_the_simulator(void **state)
+{
+    (void)state;
+    json_t *doc =
+        api_json("/api/stats/daily?from=2025-10-01&to=2025-10-16", 200);
+    assert_true(json_is_true(json_object_get(doc, "success")));
+    json_t *days = json_object_get(json_object_get(doc, "data"), "days");
+    assert_int_equal(json_array_size(days), 16);
+    for (size_t i = 0; i < N_OCTOBER_DAYS; i++) {
+        json_t *t = truth(october_days[i]);
+        assert_day_matches(find_day(days, october_days[i]), t);
+        json_decref(t);
+    }
+    /* 2025-10-10 was not synced: no figures, not zeros. */
+    json_t *gap = find_day(days, "2025-10-10");
+    assert_true(json_is_false(json_object_get(gap, "synced")));
+    assert_true(json_is_null(json_object_get(gap, "calls_dialled")));
+    assert_true(json_is_null(json_object_get(gap, "grade_9")));
+    json_decref(doc);
+}
+
+/* The figures of shared/data for 2025-10-04, as its dashboard showed. */
+static void test_real_day_figures(void **state)
+{
+    (void)state;
+    json_t *doc =
+        api_json("/api/stats/daily?from=2025-10-04&to=2025-10-04", 200);
+    json_t *row =
+        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
+                       0);
+    assert_int_equal(int_of(row, "calls_dialled"), 29014);
+    assert_int_equal(int_of(row, "calls_answered"), 5290);
+    assert_int_equal(int_of(row, "success_orders"), 8);
+    assert_true(fabs(json_number_value(json_object_get(row, "answer_rate")) -
+                     18.23) < 1e-9);
+    assert_true(fabs(json_number_value(json_object_get(row, "success_rate")) -
+                     0.15) < 1e-9);
+    assert_int_equal(int_of(row, "grade_9") + int_of(row, "grade_1"), 8);
+    assert_true(json_is_false(json_object_get(row, "discrepancy")));
+    json_decref(doc);
+}
+
+static void test_day_without_calls_reads_zero(void **state)
+{
+    (void)state;
+    json_t *doc =
+        api_json("/api/stats/daily?from=2025-10-01&to=2025-10-01", 200);
+    json_t *row =
+        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
+                       0);
+    assert_true(json_is_true(json_object_get(row, "synced")));
+    assert_int_equal(int_of(row, "calls_dialled"), 0);
+    assert_int_equal(int_of(row, "calls_answered"), 0);
+    assert_int_equal(int_of(row, "success_orders"), 0);
+    assert_int_equal(int_of(row, "grade_9"), 0);
+    assert_int_equal(int_of(row, "grade_1"), 0);
+    assert_int_equal(int_of(row, "active_seats"), 0);
+    assert_true(json_is_null(json_object_get(row, "answer_rate")));
+    assert_true(json_is_null(json_object_get(row, "success_rate")));
+    json_decref(doc);
+}
+
+static void test_discrepancy_day(void **state)
+{
+    (void)state;
+    json_t *t = truth("2025-10-16");
+    assert_true(json_is_true(json_object_get(t, "discrepancy")));
+    json_decref(t);
+    json_t *doc =
+        api_json("/api/stats/daily?from=2025-10-16&to=2025-10-16", 200);
+    json_t *row =
+        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
+                       0);
+    assert_int_equal(int_of(row, "calls_dialled"), 94305);
+    assert_int_equal(int_of(row, "success_orders"), 34);
+    assert_int_not_equal(int_of(row, "grade_9") + int_of(row, "grade_1"), 34);
+    assert_true(json_is_true(json_object_get(row, "discrepancy")));
+    json_decref(doc);
+}
+
+static void test_month_view(void **state)
+{
+    (void)state;
+    json_t *doc = api_json("/api/stats/month?month=2025-10", 200);
+    json_t *data = json_object_get(doc, "data");
+    json_t *days = json_object_get(data, "days");
+    assert_int_equal(json_array_size(days), 31);
+    json_int_t dialled = 0, answered = 0, success = 0, g9 = 0, g1 = 0;
+    int working = 0;
+    for (size_t i = 0; i < N_OCTOBER_DAYS; i++) {
+        json_t *t = truth(october_days[i]);
+        assert_day_matches(find_day(days, october_days[i]), t);
+        dialled += int_of(t, "calls_dialled");
+        answered += int_of(t, "calls_answered");
+        success += int_of(t, "success_orders");
+        g9 += int_of(t, "grade_9");
+        g1 += int_of(t, "grade_1");
+        working += int_of(t, "calls_dialled") > 0;
+        json_decref(t);
+    }
+    json_t *totals = json_object_get(data, "totals");
+    assert_int_equal(int_of(totals, "calls_dialled"), dialled);
+    assert_int_equal(int_of(totals, "calls_answered"), answered);
+    assert_int_equal(int_of(totals, "success_orders"), success);
+    assert_int_equal(int_of(totals, "grade_9"), g9);
+    assert_int_equal(int_of(totals, "grade_1"), g1);
+    assert_int_equal(int_of(totals, "working_days"), working);
+    assert_int_equal(working, 4); /* 10-04, 10-05, 10-07, 10-16 */
+    assert_rate(totals, "answer_rate", answered, dialled);
+    assert_rate(totals, "success_rate", success, answered);
+    assert_rate(totals, "avg_calls_dialled", dialled, 100 * working);
+    assert_rate(totals, "avg_success_orders", success, 100 * working);
+    json_decref(doc);
+}
+
+static void test_today_and_yesterday(void **state)
+{
+    (void)state;
+    char today[16], yesterday[16], month[16], path[64];
+    time_t now = (time_t)atoll(it.now);
+    time_t then = now - 86400;
+    struct tm tm;
+    setenv("TZ", "Asia/Shanghai", 1);
+    tzset();
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    strftime(month, sizeof(month), "%Y-%m", &tm);
+    localtime_r(&then, &tm);
+    strftime(yesterday, sizeof(yesterday), "%Y-%m-%d", &tm);
+    assert_int_equal(
+        sync_days("sync-recent", it.sim_url, yesterday, today, NULL), 0);
+
+    snprintf(path, sizeof(path), "/api/stats/month?month=%s", month);
+    json_t *doc = api_json(path, 200);
+    json_t *data = json_object_get(doc, "data");
+    json_t *t = truth(today);
+    assert_day_matches(json_object_get(data, "today"), t);
+    assert_day_matches(find_day(json_object_get(data, "days"), today), t);
+    json_decref(t);
+    t = truth(yesterday);
+    assert_day_matches(json_object_get(data, "yesterday"), t);
+    json_decref(t);
+    json_decref(doc);
+}
+
+static void test_grade_stats(void **state)
+{
+    (void)state;
+    json_t *t = truth("2025-10-16");
+    json_t *doc = api_json("/api/stats/grade-stats?date=2025-10-16", 200);
+    json_t *data = json_object_get(doc, "data");
+    assert_string_equal(json_string_value(json_object_get(data, "date")),
+                        "2025-10-16");
+    assert_int_equal(int_of(data, "grade_9"), int_of(t, "grade_9"));
+    assert_int_equal(int_of(data, "grade_1"), int_of(t, "grade_1"));
+    assert_int_equal(int_of(data, "total_success"),
+                     int_of(t, "grade_9") + int_of(t, "grade_1"));
+    assert_int_equal(int_of(data, "total_records"), int_of(t, "records"));
+    assert_true(json_is_string(json_object_get(data, "calculated_at")));
+    assert_true(json_is_true(json_object_get(data, "from_cache")));
+    assert_true(json_is_number(json_object_get(data, "elapsed_time")));
+    json_decref(doc);
+    json_decref(t);
+
+    doc = api_json("/api/stats/grade-stats?date=2025-10-20", 404);
+    assert_true(json_is_false(json_object_get(doc, "success")));
+    assert_string_equal(json_string_value(json_object_get(doc, "code")),
+                        "not_synced");
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "error")),
+                           "2025-10-20"));
+    json_decref(doc);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    long status;
+    char *body = http_get(it.api_url,
+                          "/api/stats/daily.csv?from=2025-10-03&to=2025-10-05",
+                          &status, NULL);
+    assert_int_equal(status, 200);
+    int lines = 0;
+    for (char *p = body; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 4); /* the header and three days */
+    assert_true(strncmp(body, "date,", 5) == 0);
+    char *row = strstr(body, "\n2025-10-04,");
+    assert_non_null(row);
+    assert_non_null(strstr(row, ",29014,5290,18.23,8,"));
+    free(body);
+}
+
+/* Each bad request: its path, the wanted status and error code. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    const struct {
+        const char *path;
+        long status;
+        const char *code;
+        const char *named; /* what the message must name */
+    } cases[] = {
+        {"/api/stats/daily?from=2025-02-30&to=2025-03-01", 400, "bad_date",
+         "2025-02-30"},
+        {"/api/stats/daily?from=2025-10-01", 400, "missing_parameter", "to"},
+        {"/api/stats/daily?from=2025-10-09&to=2025-10-01", 400, "bad_range",
+         "2025-10-09"},
+        {"/api/stats/daily?from=2024-01-01&to=2025-10-01", 400,
+         "range_too_long", "366"},
+        {"/api/stats/daily?from=20251001&to=2025-10-02", 400, "bad_date",
+         "20251001"},
+        {"/api/stats/daily.csv?from=x&to=2025-10-02", 400, "bad_date", "x"},
+        {"/api/stats/month?month=2025-13", 400, "bad_month", "2025-13"},
+        {"/api/stats/month", 400, "missing_parameter", "month"},
+        {"/api/stats/grade-stats?date=yesterday", 400, "bad_date",
+         "yesterday"},
+        {"/api/stats/grade-stats", 400, "missing_parameter", "date"},
+        {"/api/nothing-here", 404, "not_found", "/api/nothing-here"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = api_json(cases[i].path, cases[i].status);
+        assert_true(json_is_false(json_object_get(doc, "success")));
+        const char *code = json_string_value(json_object_get(doc, "code"));
+        const char *msg = json_string_value(json_object_get(doc, "error"));
+        if (code == NULL || strcmp(code, cases[i].code) != 0)
+            fail_msg("%s: code %s, wanted %s", cases[i].path, code,
+                     cases[i].code);
+        if (msg == NULL || strstr(msg, cases[i].named) == NULL)
+            fail_msg("%s: message \"%s\" does not name \"%s\"",
+                     cases[i].path, msg, cases[i].named);
+        json_decref(doc);
+    }
+    long status;
+    free(http_get(it.api_url, "/api/health", &status, "POST"));
+    assert_int_equal(status, 405);
+}
+
+static void test_no_personal_data_stored_or_logged(void **state)
+{
+    (void)state;
+    assert_int_equal(db_count("SELECT count(*) FROM information_schema.columns "
+                              "WHERE table_name = 'call_records' AND "
+                              "column_name ~* 'phone|params|remark|ext$'"),
+                     0);
+    assert_true(db_count("SELECT count(*) FROM call_records") > 100000);
+    /* No stored text holds a mobile number. */
+    assert_int_equal(db_count("SELECT count(*) FROM call_records r WHERE "
+                              "concat_ws(' ', r.record_id, r.task_name, "
+                              "r.device_name, r.cc_id, r.company_id, "
+                              "r.province, r.city, r.grade, r.audio) "
+                              "~ '1[3-9][0-9]{9}'"),
+                     0);
+    const char *logs[] = {"sync-oct", "sync-16", "sync-recent", "api"};
+    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+        char *log = output_of(logs[i], "log");
+        assert_null(strstr(log, "demo-password"));
+        assert_null(strstr(log, "password="));
+        free(log);
+    }
+}
+
+static void test_faulty_upstream_ends_with_same_figures(void **state)
+{
+    (void)state;
+    char *before = db_text("SELECT synced_at FROM sync_state WHERE "
+                           "stat_date = '2025-10-05' AND source = 'calls'");
+    const char *env[] = {"CALLSTATS_HTTP_RETRIES=6", NULL};
+    assert_int_equal(sync_days("sync-faults", it.fault_sim_url, "2025-10-04",
+                               "2025-10-05", env),
+                     0);
+    char *after = db_text("SELECT synced_at FROM sync_state WHERE "
+                          "stat_date = '2025-10-05' AND source = 'calls'");
+    assert_string_not_equal(before, after);
+    free(before);
+    free(after);
+    json_t *doc =
+        api_json("/api/stats/daily?from=2025-10-04&to=2025-10-05", 200);
+    json_t *days = json_object_get(json_object_get(doc, "data"), "days");
+    const char *dates[] = {"2025-10-04", "2025-10-05"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *t = truth(dates[i]);
+        assert_day_matches(find_day(days, dates[i]), t);
+        json_decref(t);
+    }
+    json_decref(doc);
+    assert_int_equal(db_count("SELECT count(*) FROM call_records WHERE "
+                              "stat_date = '2025-10-04'"),
+                     29014);
+}
+
+static void test_failed_sync_keeps_the_old_day(void **state)
+{
+    (void)state;
+    char *before = db_text("SELECT string_agg(source || synced_at || "
+                           "records_written, ',' ORDER BY source) FROM "
+                           "sync_state WHERE stat_date = '2025-10-04'");
+    char dead[64];
+    snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", it.ports[2]);
+    const char *env[] = {"CALLSTATS_HTTP_RETRIES=1", NULL};
+    assert_int_equal(
+        sync_days("sync-dead", dead, "2025-10-04", "2025-10-04", env), 1);
+    char *out = output_of("sync-dead", "out");
+    assert_non_null(strstr(out, "result=failed"));
+    free(out);
+    char *after = db_text("SELECT string_agg(source || synced_at || "
+                          "records_written, ',' ORDER BY source) FROM "
+                          "sync_state WHERE stat_date = '2025-10-04'");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(db_count("SELECT count(*) FROM call_records WHERE "
+                              "stat_date = '2025-10-04'"),
+                     29014);
+    assert_int_equal(db_count("SELECT calls_dialled FROM day_totals WHERE "
+                              "stat_date = '2025-10-04'"),
+                     29014);
+}
+
+static void test_database_down_gives_503(void **state)
+{
+    (void)state;
+    char db[600], url[64];
+    pid_t pid;
+    snprintf(db, sizeof(db), "host=%s/no-such-dir dbname=callstats", it.work);
+    start_api("api-nodb", it.ports[1], db, &pid);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[1]);
+    long status;
+    char *body = http_get(url, "/api/health", &status, NULL);
+    assert_int_equal(status, 200);
+    free(body);
+    body = http_get(url, "/api/stats/month?month=2025-10", &status, NULL);
+    assert_int_equal(status, 503);
+    json_t *doc = parse_or_fail(body, "503 body");
+    assert_string_equal(json_string_value(json_object_get(doc, "code")),
+                        "database_unavailable");
+    json_decref(doc);
+    free(body);
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+}
+
+static void test_daemon_stops_cleanly_on_sigterm(void **state)
+{
+    (void)state;
+    char exe[512], db[600], base[128];
+    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
+    snprintf(db, sizeof(db), "DATABASE_URL=%s", it.db);
+    snprintf(base, sizeof(base), "GUANKE_BASE_URL=%s", it.sim_url);
+    const char *env[] = {db, base, "GUANKE_USERNAME=demo",
+                         "GUANKE_PASSWORD=demo-password", NULL};
+    char *argv[] = {exe, "run", NULL};
+    pid_t pid = spawn("daemon", argv, env);
+    assert_true(wait_log("daemon", "callstats-worker ready"));
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    char *log = output_of("daemon", "log");
+    assert_non_null(strstr(log, "SIGTERM"));
+    free(log);
+}
+
+static int stop_api(void **state)
+{
+    (void)state;
+    if (it.api_pid > 0) {
+        kill(it.api_pid, SIGTERM);
+        wait_exit(it.api_pid);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    it.bin = need_env("CS_BIN");
+    it.work = need_env("CS_WORK");
+    it.db = need_env("CS_DB");
+    it.sim_url = need_env("CS_SIM_URL");
+    it.fault_sim_url = need_env("CS_FAULT_SIM_URL");
+    it.seed = need_env("CS_SEED");
+    it.now = need_env("CS_NOW");
+    it.pg_private = need_env("CS_PG_PRIVATE");
+    if (sscanf(need_env("CS_FREE_PORTS"), "%d %d %d", &it.ports[0],
+               &it.ports[1], &it.ports[2]) != 3)
+        return 1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_errors_exit_2),
+        cmocka_unit_test(test_migrate_twice_changes_nothing),
+        cmocka_unit_test(test_api_starts_on_the_read_only_role),
+        cmocka_unit_test(test_sync_october_days),
+        cmocka_unit_test(test_days_match_the_simulator),
+        cmocka_unit_test(test_real_day_figures),
+        cmocka_unit_test(test_day_without_calls_reads_zero),
+        cmocka_unit_test(test_discrepancy_day),
+        cmocka_unit_test(test_month_view),
+        cmocka_unit_test(test_today_and_yesterday),
+        cmocka_unit_test(test_grade_stats),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_no_personal_data_stored_or_logged),
+        cmocka_unit_test(test_faulty_upstream_ends_with_same_figures),
+        cmocka_unit_test(test_failed_sync_keeps_the_old_day),
+        cmocka_unit_test(test_database_down_gives_503),
+        cmocka_unit_test(test_daemon_stops_cleanly_on_sigterm),
+    };
+    int failed = cmocka_run_group_tests_name("integration", tests, NULL,
+                                             stop_api);
+    curl_global_cleanup();
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,180 @@
+/* Unit tests of configuration from the environment: defaults, and one
+ * clear error naming the variable for each missing or malformed value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static const char *const variables[] = {
+    "DATABASE_URL",          "CALLSTATS_API_DATABASE_URL",
+    "GUANKE_BASE_URL",       "GUANKE_USERNAME",
+    "GUANKE_PASSWORD",       "GUANKE_API_SECRET",
+    "CALLSTATS_TZ",          "CALLSTATS_LISTEN",
+    "CALLSTATS_API_THREADS", "CALLSTATS_API_DB_CONNECTIONS",
+    "CALLSTATS_HTTP_TIMEOUT", "CALLSTATS_HTTP_RETRIES",
+    "CALLSTATS_INTERNAL_ACCOUNTS", "CALLSTATS_GRADE_9",
+    "CALLSTATS_GRADE_1",     "CALLSTATS_LOG_LEVEL",
+};
+
+/* A complete worker environment; each test then breaks one thing. */
+static int reset_env(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++)
+        unsetenv(variables[i]);
+    setenv("DATABASE_URL", "host=/tmp/x dbname=callstats user=w", 1);
+    setenv("GUANKE_BASE_URL", "http://127.0.0.1:9/", 1);
+    setenv("GUANKE_USERNAME", "u", 1);
+    setenv("GUANKE_PASSWORD", "p", 1);
+    return 0;
+}
+
+/* Loads for role, expecting failure with an error that starts with want. */
+static void expect_error(enum cs_role role, const char *want)
+{
+    struct cs_config cfg;
+    char err[1024] = "";
+    assert_false(cs_config_load(&cfg, role, err, sizeof(err)));
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", err, want);
+}
+
+static void test_worker_defaults(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    setenv("CALLSTATS_INTERNAL_ACCOUNTS", " admin, ops ,,", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_WORKER, err, sizeof(err)));
+    assert_string_equal(cfg.base_url, "http://127.0.0.1:9");
+    assert_string_equal(cfg.tz, "Asia/Shanghai");
+    assert_string_equal(cfg.api_database_url, cfg.database_url);
+    assert_int_equal(cfg.http_timeout, 60);
+    assert_int_equal(cfg.http_retries, 5);
+    assert_int_equal(cfg.internal_accounts.count, 2);
+    assert_string_equal(cfg.internal_accounts.items[1], "ops");
+    assert_true(cs_list_contains(&cfg.grade_9, "AS1"));
+    assert_true(cs_list_contains(&cfg.grade_1, "1元"));
+    assert_string_equal(getenv("TZ"), "Asia/Shanghai");
+    cs_config_free(&cfg);
+}
+
+static void test_api_defaults_need_no_upstream(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    unsetenv("GUANKE_BASE_URL");
+    unsetenv("GUANKE_USERNAME");
+    unsetenv("GUANKE_PASSWORD");
+    setenv("CALLSTATS_API_DATABASE_URL", "postgresql://reader@/callstats", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_API, err, sizeof(err)));
+    assert_string_equal(cfg.listen_host, "127.0.0.1");
+    assert_int_equal(cfg.listen_port, 8080);
+    assert_int_equal(cfg.api_threads, 16);
+    assert_int_equal(cfg.api_db_connections, 4);
+    assert_string_equal(cfg.api_database_url,
+                        "postgresql://reader@/callstats");
+    cs_config_free(&cfg);
+}
+
+static void test_missing_values_are_named(void **state)
+{
+    (void)state;
+    unsetenv("DATABASE_URL");
+    expect_error(CS_ROLE_API, "DATABASE_URL: required");
+    reset_env(NULL);
+    unsetenv("GUANKE_BASE_URL");
+    expect_error(CS_ROLE_WORKER, "GUANKE_BASE_URL: required");
+    reset_env(NULL);
+    unsetenv("GUANKE_PASSWORD");
+    expect_error(CS_ROLE_WORKER,
+                 "GUANKE_PASSWORD: required when GUANKE_USERNAME is set");
+    reset_env(NULL);
+    unsetenv("GUANKE_USERNAME");
+    unsetenv("GUANKE_PASSWORD");
+    expect_error(CS_ROLE_WORKER, "GUANKE_USERNAME: not set, and neither");
+}
+
+static void test_secret_alone_is_enough(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    unsetenv("GUANKE_USERNAME");
+    unsetenv("GUANKE_PASSWORD");
+    setenv("GUANKE_API_SECRET", "s3cret", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_WORKER, err, sizeof(err)));
+    assert_string_equal(cfg.api_secret, "s3cret");
+    assert_null(cfg.username);
+    cs_config_free(&cfg);
+}
+
+static void test_malformed_values_are_named(void **state)
+{
+    (void)state;
+    setenv("CALLSTATS_LISTEN", "localhost", 1);
+    expect_error(CS_ROLE_API, "CALLSTATS_LISTEN: \"localhost\" is not");
+    setenv("CALLSTATS_LISTEN", "127.0.0.1:70000", 1);
+    expect_error(CS_ROLE_API, "CALLSTATS_LISTEN: \"127.0.0.1:70000\"");
+    reset_env(NULL);
+    setenv("CALLSTATS_TZ", "Asia/Beijing", 1);
+    expect_error(CS_ROLE_API, "CALLSTATS_TZ: unknown time zone");
+    reset_env(NULL);
+    setenv("GUANKE_BASE_URL", "ftp://example", 1);
+    expect_error(CS_ROLE_WORKER, "GUANKE_BASE_URL: \"ftp://example\"");
+    reset_env(NULL);
+    setenv("DATABASE_URL", "host=/tmp bogus_option=1", 1);
+    expect_error(CS_ROLE_API, "DATABASE_URL: not a libpq connection");
+    reset_env(NULL);
+    setenv("CALLSTATS_API_THREADS", "12x", 1);
+    expect_error(CS_ROLE_API, "CALLSTATS_API_THREADS: \"12x\" is not");
+    reset_env(NULL);
+    setenv("CALLSTATS_HTTP_RETRIES", "-1", 1);
+    expect_error(CS_ROLE_WORKER, "CALLSTATS_HTTP_RETRIES: \"-1\"");
+    reset_env(NULL);
+    setenv("CALLSTATS_LOG_LEVEL", "loud", 1);
+    expect_error(CS_ROLE_API, "CALLSTATS_LOG_LEVEL: \"loud\"");
+}
+
+static void test_a_label_cannot_be_both_kinds(void **state)
+{
+    (void)state;
+    setenv("CALLSTATS_GRADE_9", "AS1,9元", 1);
+    setenv("CALLSTATS_GRADE_1", "AS2,9元", 1);
+    expect_error(CS_ROLE_WORKER, "CALLSTATS_GRADE_1: \"9元\" is also in");
+    setenv("CALLSTATS_GRADE_1", " , ", 1);
+    expect_error(CS_ROLE_WORKER, "CALLSTATS_GRADE_1: names no label");
+}
+
+static void test_conninfo_host_hides_password(void **state)
+{
+    (void)state;
+    char buf[256];
+    cs_conninfo_host("postgresql://w:hunter2@db.example:6432/calls", buf,
+                     sizeof(buf));
+    assert_string_equal(buf, "db.example:6432/calls");
+    cs_conninfo_host("host=/run/pg dbname=callstats password=x", buf,
+                     sizeof(buf));
+    assert_string_equal(buf, "/run/pg:5432/callstats");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_worker_defaults, reset_env),
+        cmocka_unit_test_setup(test_api_defaults_need_no_upstream, reset_env),
+        cmocka_unit_test_setup(test_missing_values_are_named, reset_env),
+        cmocka_unit_test_setup(test_secret_alone_is_enough, reset_env),
+        cmocka_unit_test_setup(test_malformed_values_are_named, reset_env),
+        cmocka_unit_test_setup(test_a_label_cannot_be_both_kinds, reset_env),
+        cmocka_unit_test(test_conninfo_host_hides_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
