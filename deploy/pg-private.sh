@@ -53,6 +53,11 @@ psql_super() {
 start() {
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            echo "pg-private: user postgres cannot reach $dir; every folder" \
+                "above it must be searchable by others (chmod o+x)" >&2
+            exit 1
+        fi
     fi
     if [ ! -f "$data/PG_VERSION" ]; then
         as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust \
