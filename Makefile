@@ -134,6 +134,7 @@ check: deps
 	$(MAKE) sanitize
 	tests/run-unit.sh build/asan/tests
 	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
+	tests/check-docs.sh
 	$(MAKE) format-check
 
 unit: all
