@@ -11,7 +11,7 @@
 #include "date.h"
 #include "grades.h"
 
-#define DEFAULT_TZ "Asia/Shanghai"
+#define DEFAULT_TZ     "Asia/Shanghai"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
 static char *env_copy(const char *name, const char *fallback)
@@ -40,8 +40,8 @@ void cs_list_parse(const char *text, struct cs_list *list)
         while (len > 0 && isspace((unsigned char)start[len - 1]))
             len--;
         if (len > 0) {
-            list->items = realloc(list->items,
-                                  (list->count + 1) * sizeof(char *));
+            list->items =
+                realloc(list->items, (list->count + 1) * sizeof(char *));
             list->items[list->count++] = strndup(start, len);
         }
         if (end == NULL)
@@ -68,8 +68,8 @@ bool cs_list_contains(const struct cs_list *list, const char *item)
 }
 
 /* Reads a whole decimal integer in [min, max]; fallback when unset. */
-static bool env_int(const char *name, int fallback, int min, int max,
-                    int *out, char *err, size_t errlen)
+static bool env_int(const char *name, int fallback, int min, int max, int *out,
+                    char *err, size_t errlen)
 {
     const char *value = getenv(name);
     if (value == NULL || value[0] == '\0') {
@@ -113,8 +113,8 @@ static bool check_url(const char *name, const char *url, char *err,
                       size_t errlen)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        snprintf(err, errlen,
-                 "%s: \"%s\" is not an http:// or https:// URL", name, url);
+        snprintf(err, errlen, "%s: \"%s\" is not an http:// or https:// URL",
+                 name, url);
         return false;
     }
     return true;
@@ -140,8 +140,9 @@ static bool check_conninfo(const char *name, const char *conninfo, char *err,
 static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
 {
     if (cfg->base_url == NULL) {
-        snprintf(err, errlen, "GUANKE_BASE_URL: required by the worker, "
-                              "not set");
+        snprintf(err, errlen,
+                 "GUANKE_BASE_URL: required by the worker, "
+                 "not set");
         return false;
     }
     if (!check_url("GUANKE_BASE_URL", cfg->base_url, err, errlen))
@@ -164,8 +165,8 @@ static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
     }
     return env_int("CALLSTATS_HTTP_TIMEOUT", 60, 1, 3600, &cfg->http_timeout,
                    err, errlen) &&
-           env_int("CALLSTATS_HTTP_RETRIES", 5, 0, 100, &cfg->http_retries,
-                   err, errlen);
+           env_int("CALLSTATS_HTTP_RETRIES", 5, 0, 100, &cfg->http_retries, err,
+                   errlen);
 }
 
 static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)

@@ -48,9 +48,10 @@ struct cs_config {
  * On a missing or malformed value returns false with one line in err that
  * names the variable and what was wrong; cfg is then freed.
  */
-__attribute__((warn_unused_result)) bool
-cs_config_load(struct cs_config *cfg, enum cs_role role, char *err,
-               size_t errlen);
+__attribute__((warn_unused_result)) bool cs_config_load(struct cs_config *cfg,
+                                                        enum cs_role role,
+                                                        char *err,
+                                                        size_t errlen);
 
 /* Loads the configuration or prints the error and exits with status 2. */
 void cs_config_load_or_exit(struct cs_config *cfg, enum cs_role role);

@@ -9,10 +9,9 @@
 PGconn *cs_db_connect(const char *conninfo, const char *application_name,
                       bool read_only)
 {
-    const char *options = read_only
-                              ? "-c TimeZone=UTC "
-                                "-c default_transaction_read_only=on"
-                              : "-c TimeZone=UTC";
+    const char *options = read_only ? "-c TimeZone=UTC "
+                                      "-c default_transaction_read_only=on"
+                                    : "-c TimeZone=UTC";
     const char *keys[] = {"dbname", "application_name", "options",
                           "connect_timeout", NULL};
     const char *values[] = {conninfo, application_name, options, "10", NULL};

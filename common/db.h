@@ -17,8 +17,7 @@ PGconn *cs_db_connect(const char *conninfo, const char *application_name,
  * Runs a statement without parameters that returns no rows; what names it
  * in the log on failure. Returns false after logging the error.
  */
-__attribute__((warn_unused_result)) bool cs_db_exec(PGconn *conn,
-                                                    const char *what,
-                                                    const char *sql);
+__attribute__((warn_unused_result)) bool
+cs_db_exec(PGconn *conn, const char *what, const char *sql);
 
 #endif

@@ -14,8 +14,7 @@ static size_t space_len(const char *s)
     return 0;
 }
 
-static bool matches(const struct cs_list *entries, const char *text,
-                    size_t len)
+static bool matches(const struct cs_list *entries, const char *text, size_t len)
 {
     for (size_t i = 0; i < entries->count; i++) {
         const char *e = entries->items[i];

@@ -45,8 +45,8 @@ static struct {
 /* The October days the tests sync: empty ones, real ones, and 10-16,
  * the simulator's discrepancy day. */
 static const char *const october_days[] = {
-    "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04", "2025-10-05",
-    "2025-10-06", "2025-10-07", "2025-10-16",
+    "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04",
+    "2025-10-05", "2025-10-06", "2025-10-07", "2025-10-16",
 };
 #define N_OCTOBER_DAYS (sizeof(october_days) / sizeof(october_days[0]))
 
@@ -193,9 +193,9 @@ static json_t *truth(const char *date)
 {
     char exe[512];
     snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
-    char *argv[] = {exe,        "truth",         "--date", (char *)date,
-                    "--seed",   (char *)it.seed, "--now",  (char *)it.now,
-                    NULL};
+    char *argv[] = {exe,          "truth",        "--date",
+                    (char *)date, "--seed",       (char *)it.seed,
+                    "--now",      (char *)it.now, NULL};
     assert_int_equal(run("truth", argv, NULL), 0);
     char *out = output_of("truth", "out");
     json_t *doc = parse_or_fail(out, "callstats-sim truth");
@@ -286,14 +286,14 @@ static void assert_rate(json_t *row, const char *key, json_int_t num,
 static void assert_day_matches(json_t *row, json_t *t)
 {
     const char *keys[] = {"calls_dialled", "calls_answered", "success_orders",
-                          "grade_9", "grade_1", "active_seats"};
+                          "grade_9",       "grade_1",        "active_seats"};
     const char *date = json_string_value(json_object_get(t, "date"));
     assert_string_equal(json_string_value(json_object_get(row, "date")), date);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_int_t got = int_of(row, keys[i]), want = int_of(t, keys[i]);
         if (got != want)
-            fail_msg("%s %s: %lld, wanted %lld", date, keys[i],
-                     (long long)got, (long long)want);
+            fail_msg("%s %s: %lld, wanted %lld", date, keys[i], (long long)got,
+                     (long long)want);
     }
     assert_rate(row, "answer_rate", int_of(t, "calls_answered"),
                 int_of(t, "calls_dialled"));
@@ -310,8 +310,7 @@ static json_t *find_day(json_t *days, const char *date)
     json_t *row;
     json_array_foreach(days, i, row)
     {
-        if (strcmp(json_string_value(json_object_get(row, "date")), date) ==
-            0)
+        if (strcmp(json_string_value(json_object_get(row, "date")), date) == 0)
             return row;
     }
     fail_msg("no row for %s", date);
@@ -431,8 +430,8 @@ static void test_api_starts_on_the_read_only_role(void **state)
     start_api("api", it.ports[0], it.reader_db, &it.api_pid);
     json_t *health = api_json("/api/health", 200);
     assert_true(json_is_true(json_object_get(health, "success")));
-    assert_string_equal(
-        json_string_value(json_object_get(health, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(health, "status")),
+                        "ok");
     json_decref(health);
 
     /* The role cannot write, whatever the API would try. */
@@ -449,9 +448,8 @@ static void test_api_starts_on_the_read_only_role(void **state)
 static void test_sync_october_days(void **state)
 {
     (void)state;
-    assert_int_equal(sync_days("sync-oct", it.sim_url, "2025-10-01",
-                               "2025-10-07", NULL),
-                     0);
+    assert_int_equal(
+        sync_days("sync-oct", it.sim_url, "2025-10-01", "2025-10-07", NULL), 0);
     char *out = output_of("sync-oct", "out");
     int ok_lines = 0;
     for (char *p = out; (p = strstr(p, "result=ok")); p++)
@@ -459,9 +457,8 @@ static void test_sync_october_days(void **state)
     assert_int_equal(ok_lines, 14); /* 7 days, 2 sources */
     assert_non_null(strstr(out, "2025-10-04"));
     free(out);
-    assert_int_equal(sync_days("sync-16", it.sim_url, "2025-10-16",
-                               "2025-10-16", NULL),
-                     0);
+    assert_int_equal(
+        sync_days("sync-16", it.sim_url, "2025-10-16", "2025-10-16", NULL), 0);
 }
 
 static void test_days_match_the_simulator(void **state)
@@ -491,9 +488,8 @@ static void test_real_day_figures(void **state)
     (void)state;
     json_t *doc =
         api_json("/api/stats/daily?from=2025-10-04&to=2025-10-04", 200);
-    json_t *row =
-        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
-                       0);
+    json_t *row = json_array_get(
+        json_object_get(json_object_get(doc, "data"), "days"), 0);
     assert_int_equal(int_of(row, "calls_dialled"), 29014);
     assert_int_equal(int_of(row, "calls_answered"), 5290);
     assert_int_equal(int_of(row, "success_orders"), 8);
@@ -511,9 +507,8 @@ static void test_day_without_calls_reads_zero(void **state)
     (void)state;
     json_t *doc =
         api_json("/api/stats/daily?from=2025-10-01&to=2025-10-01", 200);
-    json_t *row =
-        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
-                       0);
+    json_t *row = json_array_get(
+        json_object_get(json_object_get(doc, "data"), "days"), 0);
     assert_true(json_is_true(json_object_get(row, "synced")));
     assert_int_equal(int_of(row, "calls_dialled"), 0);
     assert_int_equal(int_of(row, "calls_answered"), 0);
@@ -534,9 +529,8 @@ static void test_discrepancy_day(void **state)
     json_decref(t);
     json_t *doc =
         api_json("/api/stats/daily?from=2025-10-16&to=2025-10-16", 200);
-    json_t *row =
-        json_array_get(json_object_get(json_object_get(doc, "data"), "days"),
-                       0);
+    json_t *row = json_array_get(
+        json_object_get(json_object_get(doc, "data"), "days"), 0);
     assert_int_equal(int_of(row, "calls_dialled"), 94305);
     assert_int_equal(int_of(row, "success_orders"), 34);
     assert_int_not_equal(int_of(row, "grade_9") + int_of(row, "grade_1"), 34);
@@ -632,8 +626,8 @@ static void test_grade_stats(void **state)
     assert_true(json_is_false(json_object_get(doc, "success")));
     assert_string_equal(json_string_value(json_object_get(doc, "code")),
                         "not_synced");
-    assert_non_null(strstr(json_string_value(json_object_get(doc, "error")),
-                           "2025-10-20"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(doc, "error")), "2025-10-20"));
     json_decref(doc);
 }
 
@@ -678,8 +672,7 @@ static void test_bad_input(void **state)
         {"/api/stats/daily.csv?from=x&to=2025-10-02", 400, "bad_date", "x"},
         {"/api/stats/month?month=2025-13", 400, "bad_month", "2025-13"},
         {"/api/stats/month", 400, "missing_parameter", "month"},
-        {"/api/stats/grade-stats?date=yesterday", 400, "bad_date",
-         "yesterday"},
+        {"/api/stats/grade-stats?date=yesterday", 400, "bad_date", "yesterday"},
         {"/api/stats/grade-stats", 400, "missing_parameter", "date"},
         {"/api/nothing-here", 404, "not_found", "/api/nothing-here"},
     };
@@ -692,8 +685,8 @@ static void test_bad_input(void **state)
             fail_msg("%s: code %s, wanted %s", cases[i].path, code,
                      cases[i].code);
         if (msg == NULL || strstr(msg, cases[i].named) == NULL)
-            fail_msg("%s: message \"%s\" does not name \"%s\"",
-                     cases[i].path, msg, cases[i].named);
+            fail_msg("%s: message \"%s\" does not name \"%s\"", cases[i].path,
+                     msg, cases[i].named);
         json_decref(doc);
     }
     long status;
@@ -869,8 +862,8 @@ int main(void)
         cmocka_unit_test(test_database_down_gives_503),
         cmocka_unit_test(test_daemon_stops_cleanly_on_sigterm),
     };
-    int failed = cmocka_run_group_tests_name("integration", tests, NULL,
-                                             stop_api);
+    int failed =
+        cmocka_run_group_tests_name("integration", tests, NULL, stop_api);
     curl_global_cleanup();
     return failed == 0 ? 0 : 1;
 }

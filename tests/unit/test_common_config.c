@@ -12,14 +12,22 @@
 #include "config.h"
 
 static const char *const variables[] = {
-    "DATABASE_URL",          "CALLSTATS_API_DATABASE_URL",
-    "GUANKE_BASE_URL",       "GUANKE_USERNAME",
-    "GUANKE_PASSWORD",       "GUANKE_API_SECRET",
-    "CALLSTATS_TZ",          "CALLSTATS_LISTEN",
-    "CALLSTATS_API_THREADS", "CALLSTATS_API_DB_CONNECTIONS",
-    "CALLSTATS_HTTP_TIMEOUT", "CALLSTATS_HTTP_RETRIES",
-    "CALLSTATS_INTERNAL_ACCOUNTS", "CALLSTATS_GRADE_9",
-    "CALLSTATS_GRADE_1",     "CALLSTATS_LOG_LEVEL",
+    "DATABASE_URL",
+    "CALLSTATS_API_DATABASE_URL",
+    "GUANKE_BASE_URL",
+    "GUANKE_USERNAME",
+    "GUANKE_PASSWORD",
+    "GUANKE_API_SECRET",
+    "CALLSTATS_TZ",
+    "CALLSTATS_LISTEN",
+    "CALLSTATS_API_THREADS",
+    "CALLSTATS_API_DB_CONNECTIONS",
+    "CALLSTATS_HTTP_TIMEOUT",
+    "CALLSTATS_HTTP_RETRIES",
+    "CALLSTATS_INTERNAL_ACCOUNTS",
+    "CALLSTATS_GRADE_9",
+    "CALLSTATS_GRADE_1",
+    "CALLSTATS_LOG_LEVEL",
 };
 
 /* A complete worker environment; each test then breaks one thing. */
@@ -79,8 +87,7 @@ static void test_api_defaults_need_no_upstream(void **state)
     assert_int_equal(cfg.listen_port, 8080);
     assert_int_equal(cfg.api_threads, 16);
     assert_int_equal(cfg.api_db_connections, 4);
-    assert_string_equal(cfg.api_database_url,
-                        "postgresql://reader@/callstats");
+    assert_string_equal(cfg.api_database_url, "postgresql://reader@/callstats");
     cs_config_free(&cfg);
 }
 

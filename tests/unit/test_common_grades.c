@@ -55,11 +55,10 @@ static void test_old_labels(void **state)
 
 static void test_near_misses_are_not_success(void **state)
 {
-    const char *other[] = {"19元",  "91元", "9元x",   "AS10 成功单",
-                           "AS12",  "XAS1", "99",     "11",
-                           "AF2 跟进", "AN1 空号", "AOT", "AG",
-                           "未接通", "空号", "关机",   "拒接",
-                           "",      "   ",  "成功单", "1.0"};
+    const char *other[] = {"19元", "91元", "9元x",   "AS10 成功单", "AS12",
+                           "XAS1", "99",   "11",     "AF2 跟进",    "AN1 空号",
+                           "AOT",  "AG",   "未接通", "空号",        "关机",
+                           "拒接", "",     "   ",    "成功单",      "1.0"};
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
         assert_int_equal(classify(state, other[i]), CS_GRADE_OTHER);
 }
