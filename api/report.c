@@ -1,0 +1,137 @@
+/* Rates, totals, averages and the JSON of day rows (see report.h). */
+#include "report.h"
+
+#include <stdio.h>
+
+/* a / b in hundredths of a unit, rounded half up, for a, b >= 0. */
+static long long hundredths_of(long long a, long long scale, long long b)
+{
+    return (a * scale * 2 + b) / (b * 2);
+}
+
+bool api_rate(long long num, long long den, long long *hundredths)
+{
+    if (den <= 0 || num < 0)
+        return false;
+    *hundredths = hundredths_of(num, 10000, den);
+    return true;
+}
+
+bool api_average(long long sum, long long count, long long *hundredths)
+{
+    if (count <= 0 || sum < 0)
+        return false;
+    *hundredths = hundredths_of(sum, 100, count);
+    return true;
+}
+
+bool api_day_discrepancy(const struct api_day *day)
+{
+    return day->stats_synced && day->calls_synced &&
+           day->success_orders != day->grade_9 + day->grade_1;
+}
+
+void api_format_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    localtime_r(&t, &tm);
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    off = off < 0 ? -off : off;
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, sign, off / 3600, off % 3600 / 60);
+}
+
+void api_totals_compute(const struct api_day *days, size_t n, cs_day today,
+                        struct api_totals *totals)
+{
+    *totals = (struct api_totals){.days = (int)n};
+    for (size_t i = 0; i < n; i++) {
+        const struct api_day *d = &days[i];
+        if (d->stats_synced) {
+            totals->calls_dialled += d->calls_dialled;
+            totals->calls_answered += d->calls_answered;
+            totals->success_orders += d->success_orders;
+            if (d->calls_dialled > 0 && d->date <= today)
+                totals->working_days++;
+        }
+        if (d->calls_synced) {
+            totals->grade_9 += d->grade_9;
+            totals->grade_1 += d->grade_1;
+        }
+        if (d->stats_synced && d->calls_synced)
+            totals->synced_days++;
+    }
+}
+
+/* A fixed-point number in hundredths, or null. */
+static json_t *hundredths_json(bool present, long long hundredths)
+{
+    return present ? json_real((double)hundredths / 100.0) : json_null();
+}
+
+static json_t *rate_json(long long num, long long den)
+{
+    long long h = 0;
+    bool present = api_rate(num, den, &h);
+    return hundredths_json(present, h);
+}
+
+static json_t *count_json(bool present, long long value)
+{
+    return present ? json_integer(value) : json_null();
+}
+
+static json_t *time_json(bool present, time_t t)
+{
+    char buf[40];
+    if (!present)
+        return json_null();
+    api_format_time(t, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+json_t *api_day_json(const struct api_day *day)
+{
+    char date[CS_DATE_LEN];
+    bool s = day->stats_synced, c = day->calls_synced;
+    cs_date_format(day->date, date);
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:b}",
+        "date", date, "calls_dialled", count_json(s, day->calls_dialled),
+        "calls_answered", count_json(s, day->calls_answered), "answer_rate",
+        s ? rate_json(day->calls_answered, day->calls_dialled) : json_null(),
+        "success_orders", count_json(s, day->success_orders), "grade_9",
+        count_json(c, day->grade_9), "grade_1", count_json(c, day->grade_1),
+        "success_rate",
+        s ? rate_json(day->success_orders, day->calls_answered) : json_null(),
+        "active_seats", count_json(s, day->active_seats), "discrepancy",
+        api_day_discrepancy(day), "stats_synced_at",
+        time_json(s, day->stats_synced_at), "grades_synced_at",
+        time_json(c, day->grades_synced_at), "synced", s && c);
+}
+
+static json_t *average_json(long long sum, int working_days)
+{
+    long long h = 0;
+    bool present = api_average(sum, working_days, &h);
+    return hundredths_json(present, h);
+}
+
+json_t *api_totals_json(const struct api_totals *t)
+{
+    return json_pack(
+        "{s:i, s:i, s:I, s:I, s:o, s:I, s:I, s:I, s:o, s:i, s:o, s:o, s:o}",
+        "days", t->days, "synced_days", t->synced_days, "calls_dialled",
+        (json_int_t)t->calls_dialled, "calls_answered",
+        (json_int_t)t->calls_answered, "answer_rate",
+        rate_json(t->calls_answered, t->calls_dialled), "success_orders",
+        (json_int_t)t->success_orders, "grade_9", (json_int_t)t->grade_9,
+        "grade_1", (json_int_t)t->grade_1, "success_rate",
+        rate_json(t->success_orders, t->calls_answered), "working_days",
+        t->working_days, "avg_calls_dialled",
+        average_json(t->calls_dialled, t->working_days), "avg_calls_answered",
+        average_json(t->calls_answered, t->working_days), "avg_success_orders",
+        average_json(t->success_orders, t->working_days));
+}
