@@ -660,21 +660,27 @@ static void test_bad_input(void **state)
         const char *code;
         const char *named; /* what the message must name */
     } cases[] = {
-        {"/api/stats/daily?from=2025-02-30&to=2025-03-01", 400, "bad_date",
+        {"/api/stats/daily?from=2025-02-30&to=2025-03-01", 400, "invalid_date",
          "2025-02-30"},
         {"/api/stats/daily?from=2025-10-01", 400, "missing_parameter", "to"},
-        {"/api/stats/daily?from=2025-10-09&to=2025-10-01", 400, "bad_range",
+        {"/api/stats/daily?from=2025-10-09&to=2025-10-01", 400, "invalid_range",
          "2025-10-09"},
         {"/api/stats/daily?from=2024-01-01&to=2025-10-01", 400,
          "range_too_long", "366"},
-        {"/api/stats/daily?from=20251001&to=2025-10-02", 400, "bad_date",
+        {"/api/stats/daily?from=20251001&to=2025-10-02", 400, "invalid_date",
          "20251001"},
-        {"/api/stats/daily.csv?from=x&to=2025-10-02", 400, "bad_date", "x"},
-        {"/api/stats/month?month=2025-13", 400, "bad_month", "2025-13"},
+        {"/api/stats/daily.csv?from=x&to=2025-10-02", 400, "invalid_date", "x"},
+        {"/api/stats/month?month=2025-13", 400, "invalid_month", "2025-13"},
         {"/api/stats/month", 400, "missing_parameter", "month"},
-        {"/api/stats/grade-stats?date=yesterday", 400, "bad_date", "yesterday"},
+        {"/api/stats/grade-stats?date=yesterday", 400, "invalid_date",
+         "yesterday"},
         {"/api/stats/grade-stats", 400, "missing_parameter", "date"},
         {"/api/nothing-here", 404, "not_found", "/api/nothing-here"},
+        {"/api/stats/daily?from=2025-10-01%27%20OR%201=1&to=2025-10-02", 400,
+         "invalid_date", "from"},
+        {"/api/stats/month?month=2025-10-0000000000000000000000000000000000000"
+         "000000000000000000000000000000000000000000000000000000000000000000",
+         400, "invalid_parameter", "month"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *doc = api_json(cases[i].path, cases[i].status);
