@@ -1,0 +1,173 @@
+/* One day of one source, fetched whole and written at once (daysync.h). */
+#include "daysync.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "records.h"
+#include "signals.h"
+#include "stats.h"
+#include "store.h"
+
+/* A day whose distinct records fall short of totalCount (records shifting
+ * between pages while calls arrive) is fetched again, this many times in
+ * all, before it fails. */
+#define CALLS_ATTEMPTS 3
+/* No day has this many pages; a guard against an endless listing. */
+#define MAX_PAGES 5000
+
+const char *daysync_source_name(enum sched_source source)
+{
+    return source == SCHED_STATS ? "stats" : "calls";
+}
+
+bool daysync_connect(struct daysync *ds, struct werr *err)
+{
+    if (ds->conn != NULL && PQstatus(ds->conn) == CONNECTION_OK)
+        return true;
+    daysync_close(ds);
+    ds->conn = cs_db_connect(ds->cfg->database_url, "callstats-worker", false);
+    if (ds->conn == NULL)
+        return werr_set(err, "database unreachable");
+    return true;
+}
+
+void daysync_close(struct daysync *ds)
+{
+    PQfinish(ds->conn);
+    ds->conn = NULL;
+}
+
+static double elapsed_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Pages through the day until the fetched count reaches totalCount (read
+ * again from every page) or a page comes back empty. */
+static bool fetch_calls(struct daysync *ds, cs_day day, struct rec_list *list,
+                        int64_t *total, struct daysync_result *res)
+{
+    int64_t fetched = 0;
+    for (int page = 1;; page++) {
+        json_t *data = NULL;
+        size_t count = 0;
+        if (sig_stop_requested())
+            return werr_stopped(&res->err, "the day before writing");
+        if (page > MAX_PAGES)
+            return werr_set(&res->err, "more than %d pages", MAX_PAGES);
+        if (!upstream_cdr_page(ds->up, day, page, &data, &res->err))
+            return false;
+        bool ok = rec_parse_page(data, list, total, &count, &res->err);
+        json_decref(data);
+        if (!ok)
+            return false;
+        res->pages++;
+        fetched += (int64_t)count;
+        if (count == 0 || fetched >= *total)
+            break;
+    }
+    rec_dedupe(list);
+    return true;
+}
+
+static bool fetch_whole_day(struct daysync *ds, cs_day day,
+                            struct rec_list *list, int64_t *total,
+                            struct daysync_result *res)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    for (int attempt = 1;; attempt++) {
+        if (!fetch_calls(ds, day, list, total, res))
+            return false;
+        if ((int64_t)list->count >= *total)
+            return true;
+        if (attempt == CALLS_ATTEMPTS)
+            return werr_set(&res->err,
+                            "distinct records %zu fewer than totalCount "
+                            "%lld after %d attempts day=%s",
+                            list->count, (long long)*total, attempt, date);
+        cs_warn("distinct records fewer than totalCount day=%s records=%zu "
+                "total=%lld attempt=%d: fetching the day again",
+                date, list->count, (long long)*total, attempt);
+        rec_list_free(list);
+    }
+}
+
+static bool sync_calls(struct daysync *ds, cs_day day,
+                       struct daysync_result *res)
+{
+    struct rec_list list = {0};
+    int64_t total = 0;
+    bool ok = fetch_whole_day(ds, day, &list, &total, res);
+    if (ok && sig_stop_requested())
+        ok = werr_stopped(&res->err, "the day before writing");
+    if (ok)
+        ok = daysync_connect(ds, &res->err) &&
+             store_calls_day(ds->conn, ds->cfg, day, &list, total, &res->err);
+    if (ok)
+        res->records = (int64_t)list.count;
+    rec_list_free(&list);
+    return ok;
+}
+
+static bool fetch_stats(struct daysync *ds, cs_day day, int query_type,
+                        struct stats_table *table, struct daysync_result *res)
+{
+    json_t *data = NULL;
+    if (sig_stop_requested())
+        return werr_stopped(&res->err, "the day before writing");
+    if (!upstream_stats(ds->up, day, query_type, &data, &res->err))
+        return false;
+    bool ok = stats_parse(data, query_type, table, &res->err);
+    json_decref(data);
+    if (ok)
+        res->pages++;
+    return ok;
+}
+
+static bool sync_stats(struct daysync *ds, cs_day day,
+                       struct daysync_result *res)
+{
+    struct stats_table accounts = {0}, tasks = {0};
+    bool ok = fetch_stats(ds, day, STATS_BY_ACCOUNT, &accounts, res) &&
+              fetch_stats(ds, day, STATS_BY_TASK, &tasks, res);
+    if (ok && sig_stop_requested())
+        ok = werr_stopped(&res->err, "the day before writing");
+    if (ok)
+        ok = daysync_connect(ds, &res->err) &&
+             store_stats_day(ds->conn, day, &accounts, &tasks, &res->err);
+    if (ok)
+        res->records = (int64_t)(accounts.count + tasks.count);
+    stats_table_free(&accounts);
+    stats_table_free(&tasks);
+    return ok;
+}
+
+bool daysync_run(struct daysync *ds, cs_day day, enum sched_source source,
+                 struct daysync_result *res)
+{
+    char date[CS_DATE_LEN];
+    struct timespec start;
+    memset(res, 0, sizeof(*res));
+    cs_date_format(day, date);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool ok = source == SCHED_STATS ? sync_stats(ds, day, res)
+                                    : sync_calls(ds, day, res);
+    res->seconds = elapsed_since(&start);
+    if (ok)
+        cs_info("day synced source=%s day=%s pages=%d records=%lld "
+                "seconds=%.2f",
+                daysync_source_name(source), date, res->pages,
+                (long long)res->records, res->seconds);
+    else
+        cs_warn("day not synced source=%s day=%s pages=%d seconds=%.2f: "
+                "the old data stays",
+                daysync_source_name(source), date, res->pages, res->seconds);
+    return ok;
+}

@@ -1,0 +1,51 @@
+/*
+ * Reading the upstream's JSON fields, which may arrive as numbers or as
+ * numeric strings: whole numbers, text and the platform's date-times.
+ */
+#ifndef WK_JFIELD_H
+#define WK_JFIELD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "werr.h"
+
+/* The outcome of reading an optional field. */
+enum jf_status {
+    JF_OK,     /* a value was read */
+    JF_ABSENT, /* missing, null or an empty string */
+    JF_BAD,    /* present but not of the expected kind (already reported) */
+};
+
+/* A whole number from a JSON integer, an integral real, or a string of
+ * decimal digits (surrounding spaces allowed). field names it in the error
+ * report, with the value. */
+enum jf_status jf_int(const json_t *value, const char *field, int64_t *out,
+                      struct werr *err);
+
+/* Like jf_int on member field of obj, required: absent is an error. */
+__attribute__((warn_unused_result)) bool jf_int_required(const json_t *obj,
+                                                         const char *field,
+                                                         int64_t *out,
+                                                         struct werr *err);
+
+/* Text of a string, or the decimal form of a number or a boolean, appended
+ * to out with its NUL; JF_ABSENT for a missing or null value (nothing is
+ * appended). Objects and arrays are JF_BAD. */
+enum jf_status jf_text(const json_t *value, const char *field, struct buf *out,
+                       struct werr *err);
+
+/* A platform date-time "YYYY-MM-DD HH:MM:SS" (UTC+8, the platform's zone)
+ * or Unix seconds (number or numeric string), as Unix seconds. */
+enum jf_status jf_time(const json_t *value, const char *field, int64_t *out,
+                       struct werr *err);
+
+/* Parses "YYYY-MM-DD HH:MM:SS" read as UTC+8 into Unix seconds. */
+bool jf_parse_platform_time(const char *text, int64_t *out);
+
+/* A short printable form of value for error reports. */
+void jf_describe(const json_t *value, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,311 @@
+/* The day writer (see store.h). */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "grades.h"
+#include "log.h"
+
+#define COPY_CHUNK (256 * 1024)
+
+static const char copy_sql[] =
+    "COPY call_records (stat_date, record_id, call_time, end_time, task_id, "
+    "task_name, user_id, device_id, device_name, cc_id, is_follow, "
+    "company_id, duration, is_call, hangup_reason, grade, grade_class, "
+    "province, city, audio) FROM STDIN";
+
+static const char grades_sql[] =
+    "INSERT INTO day_grades (stat_date, grade, grade_class, records) "
+    "SELECT stat_date, coalesce(grade, ''), min(grade_class), count(*) "
+    "FROM call_records WHERE stat_date = $1::date "
+    "GROUP BY stat_date, coalesce(grade, '')";
+
+static const char sync_sql[] =
+    "INSERT INTO sync_state (stat_date, source, synced_at, records_written, "
+    "upstream_total) VALUES ($1::date, $2, now(), $3::bigint, $4::bigint) "
+    "ON CONFLICT (stat_date, source) DO UPDATE SET "
+    "synced_at = excluded.synced_at, "
+    "records_written = excluded.records_written, "
+    "upstream_total = excluded.upstream_total";
+
+static const char account_sql[] =
+    "INSERT INTO account_stats (stat_date, username, calls_dialled, "
+    "calls_answered, success_orders, intention_number, intention_number2) "
+    "VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, "
+    "$7::bigint)";
+
+static const char task_sql[] =
+    "INSERT INTO task_stats (stat_date, task_id, calls_dialled, "
+    "calls_answered, success_orders, intention_number, intention_number2) "
+    "VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, "
+    "$7::bigint)";
+
+static const char totals_sql[] =
+    "INSERT INTO day_totals (stat_date, calls_dialled, calls_answered, "
+    "success_orders) VALUES ($1::date, $2::bigint, $3::bigint, $4::bigint)";
+
+bool store_copy_field(struct buf *out, const char *text)
+{
+    if (text == NULL)
+        return buf_append(out, "\\N", 2);
+    const char *run = text;
+    for (const char *p = text; *p; p++) {
+        const char *esc = NULL;
+        switch (*p) {
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        default:
+            continue;
+        }
+        if (!buf_append(out, run, (size_t)(p - run)) ||
+            !buf_append(out, esc, 2))
+            return false;
+        run = p + 1;
+    }
+    return buf_puts(out, run);
+}
+
+/* Unix seconds as a timestamptz literal in UTC; NULL for 0. */
+static const char *time_text(int64_t t, char *buf, size_t len)
+{
+    if (t == 0)
+        return NULL;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL)
+        return NULL;
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+static const char *int_text(int64_t v, bool present, char *buf, size_t len)
+{
+    if (!present)
+        return NULL;
+    snprintf(buf, len, "%" PRId64, v);
+    return buf;
+}
+
+bool store_copy_record(struct buf *out, const struct cs_config *cfg,
+                       const char *stat_date, const struct rec_record *rec)
+{
+    char call[40], end[40], follow[24], duration[24], is_call[24];
+    const char *grade = rec_text(rec, REC_GRADE);
+    enum cs_grade_class cls =
+        cs_grade_classify(&cfg->grade_9, &cfg->grade_1, grade);
+    const char *fields[] = {
+        stat_date,
+        rec_text(rec, REC_ID),
+        time_text(rec->call_time, call, sizeof(call)),
+        time_text(rec->end_time, end, sizeof(end)),
+        rec_text(rec, REC_TASK_ID),
+        rec_text(rec, REC_TASK_NAME),
+        rec_text(rec, REC_USER_ID),
+        rec_text(rec, REC_DEVICE_ID),
+        rec_text(rec, REC_DEVICE_NAME),
+        rec_text(rec, REC_CC_ID),
+        int_text(rec->is_follow, rec->has_is_follow, follow, sizeof(follow)),
+        rec_text(rec, REC_COMPANY_ID),
+        int_text(rec->duration, true, duration, sizeof(duration)),
+        int_text(rec->is_call, rec->has_is_call, is_call, sizeof(is_call)),
+        rec_text(rec, REC_HANGUP_REASON),
+        grade,
+        cs_grade_class_name(cls),
+        rec_text(rec, REC_PROVINCE),
+        rec_text(rec, REC_CITY),
+        rec_text(rec, REC_AUDIO),
+    };
+    size_t n = sizeof(fields) / sizeof(fields[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (!store_copy_field(out, fields[i]) ||
+            !buf_append(out, i + 1 < n ? "\t" : "\n", 1))
+            return false;
+    }
+    return true;
+}
+
+static bool db_failed(PGconn *conn, const char *what, struct werr *err)
+{
+    const char *msg = PQerrorMessage(conn);
+    return werr_set(err, "database statement failed what=%s error=\"%.*s\"",
+                    what, (int)strcspn(msg, "\n"), msg);
+}
+
+static bool run(PGconn *conn, const char *what, const char *sql, int nparams,
+                const char *const *params, struct werr *err)
+{
+    PGresult *res =
+        PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        db_failed(conn, what, err);
+    PQclear(res);
+    return ok;
+}
+
+static void rollback(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "ROLLBACK");
+    PQclear(res);
+}
+
+static bool flush_copy(PGconn *conn, struct buf *chunk, struct werr *err)
+{
+    if (chunk->len > 0 &&
+        PQputCopyData(conn, chunk->data, (int)chunk->len) != 1)
+        return db_failed(conn, "copy call_records", err);
+    buf_reset(chunk);
+    return true;
+}
+
+/* Ends the COPY: end marker sent, then its result read to the end. */
+static bool end_copy(PGconn *conn, bool ok, struct werr *err)
+{
+    if (PQputCopyEnd(conn, ok ? NULL : "abandoned") != 1 && ok)
+        ok = db_failed(conn, "copy call_records end", err);
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (ok && PQresultStatus(res) != PGRES_COMMAND_OK)
+            ok = db_failed(conn, "copy call_records", err);
+        PQclear(res);
+    }
+    return ok;
+}
+
+static bool copy_records(PGconn *conn, const struct cs_config *cfg,
+                         const char *date, const struct rec_list *records,
+                         struct werr *err)
+{
+    struct buf chunk = {0};
+    PGresult *res = PQexec(conn, copy_sql);
+    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    if (!ok)
+        return db_failed(conn, "copy call_records", err);
+    for (size_t i = 0; ok && i < records->count; i++) {
+        if (!store_copy_record(&chunk, cfg, date, &records->items[i]))
+            ok = werr_set(err, "out of memory at record %zu", i);
+        else if (chunk.len >= COPY_CHUNK)
+            ok = flush_copy(conn, &chunk, err);
+    }
+    if (ok)
+        ok = flush_copy(conn, &chunk, err);
+    buf_free(&chunk);
+    return end_copy(conn, ok, err);
+}
+
+static bool set_sync_state(PGconn *conn, const char *date, const char *source,
+                           int64_t written, int64_t total, struct werr *err)
+{
+    char w[24], t[24];
+    snprintf(w, sizeof(w), "%" PRId64, written);
+    snprintf(t, sizeof(t), "%" PRId64, total);
+    const char *params[] = {date, source, w, t};
+    return run(conn, "upsert sync_state", sync_sql, 4, params, err);
+}
+
+bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
+                     const struct rec_list *records, int64_t upstream_total,
+                     struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    if (!run(conn, "begin calls day", "BEGIN", 0, NULL, err))
+        return false;
+    if (!run(conn, "delete call_records",
+             "DELETE FROM call_records WHERE stat_date = $1::date", 1, p,
+             err) ||
+        !run(conn, "delete day_grades",
+             "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) ||
+        !copy_records(conn, cfg, date, records, err) ||
+        !run(conn, "insert day_grades", grades_sql, 1, p, err) ||
+        !set_sync_state(conn, date, "calls", (int64_t)records->count,
+                        upstream_total, err) ||
+        !run(conn, "commit calls day", "COMMIT", 0, NULL, err))
+        goto fail;
+    return true;
+fail:
+    rollback(conn);
+    return false;
+}
+
+static bool insert_row(PGconn *conn, const char *what, const char *sql,
+                       const char *date, const struct stats_row *row,
+                       struct werr *err)
+{
+    char v[5][24];
+    const int64_t counts[] = {row->calls_dialled, row->calls_answered,
+                              row->success_orders, row->intention_number,
+                              row->intention_number2};
+    for (int i = 0; i < 5; i++)
+        snprintf(v[i], sizeof(v[i]), "%" PRId64, counts[i]);
+    const char *params[] = {date, row->key, v[0], v[1], v[2], v[3], v[4]};
+    return run(conn, what, sql, 7, params, err);
+}
+
+static bool insert_table(PGconn *conn, const char *what, const char *sql,
+                         const char *date, const struct stats_table *t,
+                         struct werr *err)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (!insert_row(conn, what, sql, date, &t->rows[i], err))
+            return false;
+    return true;
+}
+
+static bool insert_totals(PGconn *conn, const char *date,
+                          const struct stats_row *total, struct werr *err)
+{
+    char v[3][24];
+    snprintf(v[0], sizeof(v[0]), "%" PRId64, total->calls_dialled);
+    snprintf(v[1], sizeof(v[1]), "%" PRId64, total->calls_answered);
+    snprintf(v[2], sizeof(v[2]), "%" PRId64, total->success_orders);
+    const char *params[] = {date, v[0], v[1], v[2]};
+    return run(conn, "insert day_totals", totals_sql, 4, params, err);
+}
+
+bool store_stats_day(PGconn *conn, cs_day day,
+                     const struct stats_table *accounts,
+                     const struct stats_table *tasks, struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    int64_t rows = (int64_t)(accounts->count + tasks->count);
+    if (!run(conn, "begin stats day", "BEGIN", 0, NULL, err))
+        return false;
+    if (!run(conn, "delete account_stats",
+             "DELETE FROM account_stats WHERE stat_date = $1::date", 1, p,
+             err) ||
+        !run(conn, "delete day_totals",
+             "DELETE FROM day_totals WHERE stat_date = $1::date", 1, p, err) ||
+        !run(conn, "delete task_stats",
+             "DELETE FROM task_stats WHERE stat_date = $1::date", 1, p, err) ||
+        !insert_table(conn, "insert account_stats", account_sql, date, accounts,
+                      err) ||
+        !insert_table(conn, "insert task_stats", task_sql, date, tasks, err) ||
+        !insert_totals(conn, date, &accounts->total, err) ||
+        !set_sync_state(conn, date, "stats", rows, rows, err) ||
+        !run(conn, "commit stats day", "COMMIT", 0, NULL, err))
+        goto fail;
+    return true;
+fail:
+    rollback(conn);
+    return false;
+}
