@@ -130,12 +130,12 @@ sanitize:
 # Unit tests, then the integration tests against a private PostgreSQL, the
 # simulator and the real binaries; all of it on the sanitizer build.
 check: deps
+	$(MAKE) format-check
+	tests/check-docs.sh
 	$(MAKE) all
 	$(MAKE) sanitize
 	tests/run-unit.sh build/asan/tests
 	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
-	tests/check-docs.sh
-	$(MAKE) format-check
 
 unit: all
 	$(MAKE) SANITIZE=1 $(patsubst build/release/%,build/asan/%,$(UNIT_TESTS))

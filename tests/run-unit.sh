@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every unit test binary in the given folder (cmocka), then prints one
-# closing line "unit: N passed, N failed"; exits non-zero if any failed.
+# Runs every unit test binary in the given folder (cmocka), with a scratch
+# PostgreSQL for those that write to one, then prints one closing line
+# "unit: N passed, N failed"; exits non-zero if any failed.
 set -uo pipefail
 
 dir=${1:?usage: run-unit.sh DIR}
@@ -8,7 +9,19 @@ passed=0
 failed=0
 binaries=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$top/tests/tmp"
+pg=$(mktemp -d "$top/tests/tmp/unit-pg.XXXXXX")
+chmod 755 "$pg"
+cleanup() {
+    "$top/deploy/pg-private.sh" stop "$pg"
+    rm -rf "$log" "$pg"
+}
+trap cleanup EXIT
+
+# The tests of the worker's day writer need a scratch database.
+CALLSTATS_TEST_DATABASE_URL=$("$top/deploy/pg-private.sh" start "$pg") || exit 1
+export CALLSTATS_TEST_DATABASE_URL
 
 for t in "$dir"/test_*; do
     [ -x "$t" ] || continue

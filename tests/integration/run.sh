@@ -70,8 +70,12 @@ export CS_NOW=$now
 export CS_PG_PRIVATE=$top/deploy/pg-private.sh
 export CS_FREE_PORTS="$(free_port) $(free_port) $(free_port)"
 
-"$program"
-status=$?
+"$program" 2>&1 | tee "$work/cmocka.out"
+status=${PIPESTATUS[0]}
+passed=$(grep -o '\[  PASSED  \] [0-9]*' "$work/cmocka.out" | grep -o '[0-9]*$')
+failed=$(grep -o '\[  FAILED  \] [0-9]*' "$work/cmocka.out" | grep -o '[0-9]*$')
+summary="integration: ${passed:-0} passed, ${failed:-0} failed"
+[ $status -ne 0 ] && [ "${failed:-0}" -eq 0 ] && summary="integration: ${passed:-0} passed, 1 failed"
 if [ $status -ne 0 ]; then
     echo "integration: failed; logs in $work" >&2
     for f in "$work"/*.log; do
@@ -80,8 +84,10 @@ if [ $status -ne 0 ]; then
     done
     trap - EXIT
     cleanup
+    echo "$summary"
     exit $status
 fi
 cleanup
 trap - EXIT
 rm -rf "$work"
+echo "$summary"

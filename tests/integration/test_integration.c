@@ -736,6 +736,12 @@ static void test_faulty_upstream_ends_with_same_figures(void **state)
     char *after = db_text("SELECT synced_at FROM sync_state WHERE "
                           "stat_date = '2025-10-05' AND source = 'calls'");
     assert_string_not_equal(before, after);
+    /* The faults did happen, and were ridden out. */
+    char *log = output_of("sync-faults", "log");
+    assert_non_null(strstr(log, "error=\"HTTP 500\""));
+    assert_non_null(strstr(log, "error=\"HTTP 429\""));
+    assert_non_null(strstr(log, "upstream token no longer valid"));
+    free(log);
     free(before);
     free(after);
     json_t *doc =

@@ -1,6 +1,7 @@
 /* Unit tests of the day writer: COPY text escaping and the call_records
- * line; with CALLSTATS_TEST_DATABASE_URL set, writing days into a real
- * (scratch) database: replace, zero days, rollback, grades. */
+ * line; and writing days into the scratch database that
+ * CALLSTATS_TEST_DATABASE_URL names (tests/run-unit.sh starts one):
+ * replace, zero days, rollback, grades. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,7 +96,8 @@ static PGconn *test_db(void)
 {
     const char *url = getenv("CALLSTATS_TEST_DATABASE_URL");
     if (url == NULL || url[0] == '\0')
-        return NULL;
+        fail_msg("CALLSTATS_TEST_DATABASE_URL is not set; run the unit "
+                 "tests through tests/run-unit.sh");
     PGconn *conn = cs_db_connect(url, "test_worker_store", false);
     assert_non_null(conn);
     struct werr err = {{0}};
@@ -129,8 +131,6 @@ static void calls_day_is_replaced_whole(void **state)
 {
     (void)state;
     PGconn *conn = test_db();
-    if (conn == NULL)
-        skip();
     cs_day day = cs_date_from_ymd(2001, 2, 3);
     struct rec_list list = {0};
     struct werr err = {{0}};
@@ -174,8 +174,6 @@ static void failed_stats_day_keeps_the_old_one(void **state)
 {
     (void)state;
     PGconn *conn = test_db();
-    if (conn == NULL)
-        skip();
     cs_day day = cs_date_from_ymd(2001, 2, 4);
     struct stats_row row = {"seat01", 100, 20, 2, 3, 0};
     struct stats_table accounts = {&row, 1, true, {NULL, 100, 20, 2, 0, 0}};
