@@ -145,6 +145,11 @@ integration: all
 	$(MAKE) sanitize
 	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
 
+# Prints the worker's sync speed and memory and the API's latency.
+bench: deps
+	$(MAKE) all
+	tests/bench.sh bin
+
 demo: deps
 	$(MAKE) all
 	deploy/demo.sh

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-    gcc make pkg-config mawk clang-format tzdata curl
+    gcc make pkg-config mawk clang-format tzdata curl time
     libcurl4-openssl-dev libjansson-dev libpq-dev libcivetweb-dev
     libcmocka-dev postgresql
 )
