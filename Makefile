@@ -151,8 +151,8 @@ bench: deps
 	tests/bench.sh bin
 
 demo: deps
-	$(MAKE) all
-	deploy/demo.sh
+	@$(MAKE) --no-print-directory -s all
+	@deploy/demo.sh
 
 FORMAT_FILES = $(wildcard common/*.[ch] api/*.[ch] worker/*.[ch] \
                  tests/sim/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch])

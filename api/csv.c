@@ -11,7 +11,7 @@ static const char *const columns[] = {
     "date",           "calls_dialled", "calls_answered",  "answer_rate",
     "success_orders", "grade_9",       "grade_1",         "success_rate",
     "active_seats",   "discrepancy",   "stats_synced_at", "grades_synced_at",
-    "synced",
+    "synced",         "complete",
 };
 
 void api_csv_field(FILE *out, const char *text)
@@ -83,7 +83,8 @@ void api_csv_day(FILE *out, const struct api_day *d)
     fprintf(out, "%s,", api_day_discrepancy(d) ? "true" : "false");
     put_time(out, s, d->stats_synced_at);
     put_time(out, c, d->grades_synced_at);
-    fprintf(out, "%s\r\n", s && c ? "true" : "false");
+    fprintf(out, "%s,%s\r\n", s && c ? "true" : "false",
+            api_day_complete(d) ? "true" : "false");
 }
 
 char *api_csv_days(const struct api_day *days, size_t n, size_t *len)

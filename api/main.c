@@ -68,7 +68,7 @@ static int serve(const struct cs_config *cfg, const sigset_t *stop)
             api_server_port(server));
     int sig = 0;
     sigwait(stop, &sig);
-    cs_info("signal received signal=%s, stopping",
+    cs_info("signal received signal=%s action=stop",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     api_server_stop(server);
     api_pool_destroy(pool);

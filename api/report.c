@@ -25,9 +25,16 @@ bool api_average(long long sum, long long count, long long *hundredths)
     return true;
 }
 
+bool api_day_complete(const struct api_day *day)
+{
+    time_t end = cs_day_start(day->date + 1);
+    return day->stats_synced && day->calls_synced &&
+           day->stats_synced_at >= end && day->grades_synced_at >= end;
+}
+
 bool api_day_discrepancy(const struct api_day *day)
 {
-    return day->stats_synced && day->calls_synced &&
+    return api_day_complete(day) &&
            day->success_orders != day->grade_9 + day->grade_1;
 }
 
@@ -98,7 +105,8 @@ json_t *api_day_json(const struct api_day *day)
     bool s = day->stats_synced, c = day->calls_synced;
     cs_date_format(day->date, date);
     return json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:b}",
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:b, "
+        "s:b}",
         "date", date, "calls_dialled", count_json(s, day->calls_dialled),
         "calls_answered", count_json(s, day->calls_answered), "answer_rate",
         s ? rate_json(day->calls_answered, day->calls_dialled) : json_null(),
@@ -109,7 +117,8 @@ json_t *api_day_json(const struct api_day *day)
         "active_seats", count_json(s, day->active_seats), "discrepancy",
         api_day_discrepancy(day), "stats_synced_at",
         time_json(s, day->stats_synced_at), "grades_synced_at",
-        time_json(c, day->grades_synced_at), "synced", s && c);
+        time_json(c, day->grades_synced_at), "synced", s && c, "complete",
+        api_day_complete(day));
 }
 
 static json_t *average_json(long long sum, int working_days)

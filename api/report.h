@@ -52,8 +52,14 @@ bool api_rate(long long num, long long den, long long *hundredths);
 /* sum / count in hundredths, rounded half up; false when count is 0. */
 bool api_average(long long sum, long long count, long long *hundredths);
 
-/* True when both sources are synced and the success orders of the stats
- * differ from the 9-yuan and 1-yuan records of the call records. */
+/* True when both sources of the day were synced after the day had ended,
+ * so that neither can still change. */
+bool api_day_complete(const struct api_day *day);
+
+/* True when the day is complete and the success orders of the stats
+ * differ from the 9-yuan and 1-yuan records of the call records. A day
+ * still in progress is never flagged: its two sources are refreshed at
+ * different times, and one runs ahead of the other. */
 bool api_day_discrepancy(const struct api_day *day);
 
 /* Writes t as ISO 8601 with the business zone's offset

@@ -129,6 +129,15 @@ cs_day cs_day_of(time_t t)
     return cs_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+time_t cs_day_start(cs_day day)
+{
+    int y, m, d;
+    cs_date_to_ymd(day, &y, &m, &d);
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
+    return mktime(&tm);
+}
+
 cs_day cs_today(void)
 {
     return cs_day_of(time(NULL));

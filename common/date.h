@@ -43,6 +43,10 @@ bool cs_tz_apply(const char *zone, char *err, size_t errlen);
 /* The business day that holds the instant t, in the applied zone. */
 cs_day cs_day_of(time_t t);
 
+/* The instant the business day begins (its first second, in the applied
+ * zone); the day ends where day + 1 begins. */
+time_t cs_day_start(cs_day day);
+
 /* Today in the applied zone. */
 cs_day cs_today(void);
 

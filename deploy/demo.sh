@@ -11,8 +11,24 @@ demo=$top/.demo
 mkdir -p "$demo"
 chmod 755 "$demo"
 pids=()
+stopping=no
 
 say() { printf 'demo: %s\n' "$*"; }
+
+# One demo per folder: a second one would share, then stop, the database.
+lock=$demo/demo.pid
+if [ -f "$lock" ] && kill -0 "$(cat "$lock")" 2>/dev/null; then
+    say "a demo is already running from this folder (pid $(cat "$lock"));" \
+        "stop it with Ctrl-C first"
+    exit 1
+fi
+echo $$ >"$lock"
+
+on_signal() {
+    stopping=yes
+    stop_all
+    exit 0
+}
 
 stop_all() {
     trap - INT TERM EXIT
@@ -20,7 +36,9 @@ stop_all() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     "$top/deploy/pg-private.sh" stop "$demo/pg"
-    say "stopped; the database stays in $demo/pg for the next run"
+    rm -f "$lock"
+    say "stopped; the database stays in $demo/pg for the next run" \
+        "(rm -rf $demo to start afresh)"
 }
 
 port_free() {
@@ -33,10 +51,17 @@ free_port() {
     echo "$port"
 }
 
+# Size of a log now, so that wait_for reads only what is written after.
+log_end() {
+    stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# Waits up to 30 s for text in the part of a log after byte offset from.
 wait_for() {
-    local file=$1 text=$2
+    local file=$1 text=$2 from=$3
     for _ in $(seq 300); do
-        grep -q "$text" "$file" 2>/dev/null && return 0
+        tail -c +$((from + 1)) "$file" 2>/dev/null | grep -q "$text" &&
+            return 0
         sleep 0.1
     done
     say "\"$text\" did not appear in $file:"
@@ -48,16 +73,18 @@ for b in callstats-worker callstats-api callstats-sim; do
     [ -x "$bin/$b" ] || { say "$bin/$b is missing: run make demo"; exit 1; }
 done
 
-trap stop_all INT TERM EXIT
+trap on_signal INT TERM
+trap stop_all EXIT
 first_run=yes
 [ -f "$demo/pg/data/PG_VERSION" ] && first_run=no
 db=$("$top/deploy/pg-private.sh" start "$demo/pg")
 say "PostgreSQL running, socket in $demo/pg"
 
 sim_port=$(free_port 18480)
-"$bin/callstats-sim" serve --port "$sim_port" 2>"$demo/sim.log" &
+mark=$(log_end "$demo/sim.log")
+"$bin/callstats-sim" serve --port "$sim_port" 2>>"$demo/sim.log" &
 pids+=($!)
-wait_for "$demo/sim.log" "callstats-sim ready"
+wait_for "$demo/sim.log" "callstats-sim ready" "$mark"
 say "upstream simulator on http://127.0.0.1:$sim_port"
 
 export DATABASE_URL=$db
@@ -70,26 +97,37 @@ export CALLSTATS_TZ=${CALLSTATS_TZ:-Asia/Shanghai}
 "$bin/callstats-worker" migrate
 reader=$("$top/deploy/pg-private.sh" api-role "$demo/pg")
 
+# The last 31 days: all of them the first time; later, from the first day
+# of those that is not synced (at most 3 days back), so no gap is left.
 today=$(TZ=$CALLSTATS_TZ date +%F)
-if [ $first_run = yes ]; then
-    from=$(TZ=$CALLSTATS_TZ date -d "$today -30 days" +%F)
-else
-    from=$(TZ=$CALLSTATS_TZ date -d "$today -3 days" +%F)
+from=$(TZ=$CALLSTATS_TZ date -d "$today -30 days" +%F)
+if [ $first_run = no ]; then
+    recent=$(TZ=$CALLSTATS_TZ date -d "$today -3 days" +%F)
+    missing=$(psql "$db" -X -tA -c "SELECT min(d)::date FROM
+        generate_series('$from'::date, '$today'::date, '1 day') AS d
+        WHERE (SELECT count(*) FROM sync_state s WHERE s.stat_date = d) < 2")
+    from=$recent
+    if [ -n "$missing" ] && [[ "$missing" < "$recent" ]]; then
+        from=$missing
+    fi
 fi
 say "backfilling $from .. $today (one line per day and source)"
-"$bin/callstats-worker" sync --from "$from" --to "$today" ||
+CALLSTATS_LOG_LEVEL=warn "$bin/callstats-worker" sync --from "$from" \
+    --to "$today" ||
     say "some days failed; the worker daemon will retry them on schedule"
 
-"$bin/callstats-worker" run 2>"$demo/worker.log" &
+mark=$(log_end "$demo/worker.log")
+"$bin/callstats-worker" run 2>>"$demo/worker.log" &
 pids+=($!)
-wait_for "$demo/worker.log" "callstats-worker ready"
+wait_for "$demo/worker.log" "callstats-worker ready" "$mark"
 
 api_port=$(free_port "${DEMO_PORT:-8080}")
+mark=$(log_end "$demo/api.log")
 CALLSTATS_API_DATABASE_URL=$reader \
     CALLSTATS_LISTEN=127.0.0.1:$api_port \
-    "$bin/callstats-api" 2>"$demo/api.log" &
+    "$bin/callstats-api" 2>>"$demo/api.log" &
 pids+=($!)
-wait_for "$demo/api.log" "callstats-api ready"
+wait_for "$demo/api.log" "callstats-api ready" "$mark"
 
 cat <<TXT
 
@@ -103,4 +141,7 @@ cat <<TXT
 
 TXT
 wait -n "${pids[@]}" || true
-say "a process ended early; see the logs above"
+if [ $stopping = no ]; then
+    say "a process of the demo ended by itself; see the logs in $demo"
+    exit 1
+fi

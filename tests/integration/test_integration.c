@@ -300,8 +300,20 @@ static void assert_day_matches(json_t *row, json_t *t)
     assert_rate(row, "success_rate", int_of(t, "success_orders"),
                 int_of(t, "calls_answered"));
     assert_true(json_is_true(json_object_get(row, "synced")));
-    assert_true(json_equal(json_object_get(row, "discrepancy"),
-                           json_object_get(t, "discrepancy")));
+    /* A day still in progress is never complete, nor flagged. */
+    if (json_is_true(json_object_get(row, "complete")))
+        assert_true(json_equal(json_object_get(row, "discrepancy"),
+                               json_object_get(t, "discrepancy")));
+    else
+        assert_true(json_is_false(json_object_get(row, "discrepancy")));
+}
+
+static void assert_complete(json_t *row, bool complete)
+{
+    if (json_is_true(json_object_get(row, "complete")) != complete)
+        fail_msg("%s: complete is not %s",
+                 json_string_value(json_object_get(row, "date")),
+                 complete ? "true" : "false");
 }
 
 static json_t *find_day(json_t *days, const char *date)
@@ -472,6 +484,7 @@ static void test_days_match_the_simulator(void **state)
     for (size_t i = 0; i < N_OCTOBER_DAYS; i++) {
         json_t *t = truth(october_days[i]);
         assert_day_matches(find_day(days, october_days[i]), t);
+        assert_complete(find_day(days, october_days[i]), true);
         json_decref(t);
     }
     /* 2025-10-10 was not synced: no figures, not zeros. */
@@ -596,9 +609,11 @@ static void test_today_and_yesterday(void **state)
     json_t *t = truth(today);
     assert_day_matches(json_object_get(data, "today"), t);
     assert_day_matches(find_day(json_object_get(data, "days"), today), t);
+    assert_complete(json_object_get(data, "today"), false);
     json_decref(t);
     t = truth(yesterday);
     assert_day_matches(json_object_get(data, "yesterday"), t);
+    assert_complete(json_object_get(data, "yesterday"), true);
     json_decref(t);
     json_decref(doc);
 }

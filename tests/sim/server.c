@@ -380,7 +380,7 @@ bool sim_server_run(const struct sim_server_config *cfg,
         fprintf(stderr, "callstats-sim ready port=%d\n", port);
         while (!*stop)
             nap(s, 100);
-        cs_info("signal received signal=%s, stopping",
+        cs_info("signal received signal=%s action=stop",
                 *stop == SIGINT ? "SIGINT" : "SIGTERM");
         mg_stop(ctx);
         cs_info("stopped");

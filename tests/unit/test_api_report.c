@@ -102,7 +102,7 @@ static void test_day_row_shape(void **state)
                         "\"discrepancy\":false,"
                         "\"stats_synced_at\":\"2025-10-01T20:00:05+08:00\","
                         "\"grades_synced_at\":\"2025-10-01T20:00:05+08:00\","
-                        "\"synced\":true}");
+                        "\"synced\":true,\"complete\":false}");
     free(text);
 }
 
@@ -119,7 +119,7 @@ static void test_day_row_unsynced(void **state)
               "\"success_rate\":null,\"active_seats\":12,"
               "\"discrepancy\":false,"
               "\"stats_synced_at\":\"2025-10-01T20:00:05+08:00\","
-              "\"grades_synced_at\":null,\"synced\":false}");
+              "\"grades_synced_at\":null,\"synced\":false,\"complete\":false}");
     free(text);
     day.stats_synced = false;
     json_t *row = api_day_json(&day);
@@ -132,6 +132,17 @@ static void test_discrepancy(void **state)
 {
     (void)state;
     struct api_day day = synced_day(2, 1000, 400, 50, 45, 3);
+    /* Synced on 10-01: the day had not even begun; not comparable. */
+    assert_false(api_day_complete(&day));
+    assert_false(api_day_discrepancy(&day));
+    /* Calls synced after the day ended, stats at 23:00 that day: the stats
+     * may still miss the last hour. */
+    day.grades_synced_at = SYNC_TIME + 86400 + 5 * 3600;     /* 10-03 01:00 */
+    day.stats_synced_at = SYNC_TIME + 86400 + 3 * 3600 - 60; /* 22:59 */
+    assert_false(api_day_complete(&day));
+    assert_false(api_day_discrepancy(&day));
+    day.stats_synced_at = day.grades_synced_at;
+    assert_true(api_day_complete(&day));
     assert_true(api_day_discrepancy(&day));
     day.grade_1 = 5;
     assert_false(api_day_discrepancy(&day));
@@ -218,12 +229,13 @@ static void test_csv_days(void **state)
     assert_non_null(csv);
     assert_int_equal(len, strlen(csv));
     assert_string_equal(
-        csv, "date,calls_dialled,calls_answered,answer_rate,success_orders,"
-             "grade_9,grade_1,success_rate,active_seats,discrepancy,"
-             "stats_synced_at,grades_synced_at,synced\r\n"
-             "2025-10-01,29014,5290,18.23,120,100,20,2.27,12,false,"
-             "2025-10-01T20:00:05+08:00,2025-10-01T20:00:05+08:00,true\r\n"
-             "2025-10-02,,,,,,,,,false,,,false\r\n");
+        csv,
+        "date,calls_dialled,calls_answered,answer_rate,success_orders,"
+        "grade_9,grade_1,success_rate,active_seats,discrepancy,"
+        "stats_synced_at,grades_synced_at,synced,complete\r\n"
+        "2025-10-01,29014,5290,18.23,120,100,20,2.27,12,false,"
+        "2025-10-01T20:00:05+08:00,2025-10-01T20:00:05+08:00,true,false\r\n"
+        "2025-10-02,,,,,,,,,false,,,false,false\r\n");
     free(csv);
 }
 

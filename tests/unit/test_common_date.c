@@ -101,6 +101,23 @@ static void test_business_day_follows_the_zone_not_utc(void **state)
     assert_string_equal(buf, "2025-10-03");
 }
 
+static void test_day_start_in_the_zone(void **state)
+{
+    (void)state;
+    char err[256];
+    cs_day day;
+    assert_true(cs_date_parse("2025-10-04", &day));
+    assert_true(cs_tz_apply("Asia/Shanghai", err, sizeof(err)));
+    assert_int_equal(cs_day_start(day), 1759507200); /* 10-03 16:00Z */
+    assert_int_equal(cs_day_start(day + 1) - cs_day_start(day), 86400);
+    assert_true(cs_tz_apply("UTC", err, sizeof(err)));
+    assert_int_equal(cs_day_start(day), 1759536000);
+    /* A day of 23 hours where clocks go forward. */
+    assert_true(cs_tz_apply("America/New_York", err, sizeof(err)));
+    assert_true(cs_date_parse("2025-03-09", &day));
+    assert_int_equal(cs_day_start(day + 1) - cs_day_start(day), 23 * 3600);
+}
+
 static void test_unknown_zone_is_refused(void **state)
 {
     (void)state;
@@ -121,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_over_centuries),
         cmocka_unit_test(test_weekday),
         cmocka_unit_test(test_business_day_follows_the_zone_not_utc),
+        cmocka_unit_test(test_day_start_in_the_zone),
         cmocka_unit_test(test_unknown_zone_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
