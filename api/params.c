@@ -50,6 +50,19 @@ static bool get_value(const char *query, const char *name, const char *what,
                       "missing parameter \"%s\"; expected %s", name, what);
         return false;
     }
+    if (strlen(value) != (size_t)n) {
+        api_error_set(err, 400, "invalid_parameter",
+                      "parameter \"%s\" holds a NUL byte (%%00); expected %s",
+                      name, what);
+        return false;
+    }
+    char second[VALUE_MAX];
+    if (mg_get_var2(query, strlen(query), name, second, sizeof(second), 1) !=
+        -1) {
+        api_error_set(err, 400, "invalid_parameter",
+                      "parameter \"%s\" is given more than once", name);
+        return false;
+    }
     return true;
 }
 
@@ -76,7 +89,11 @@ bool api_param_date(const char *query, const char *name, cs_day *day,
     if (cs_date_parse(value, day))
         return true;
     api_quote_value(value, quoted, sizeof(quoted));
-    if (date_shaped(value))
+    if (date_shaped(value) && strncmp(value, "1900", 4) < 0)
+        api_error_set(err, 400, "invalid_date",
+                      "%s \"%s\" is before 1900-01-01, the first day served",
+                      name, quoted);
+    else if (date_shaped(value))
         api_error_set(err, 400, "invalid_date",
                       "%s \"%s\" is not a day of the calendar", name, quoted);
     else

@@ -10,7 +10,7 @@
 #include "db.h"
 #include "log.h"
 
-#define STATEMENT_TIMEOUT_MS "15000"
+#define STATEMENT_TIMEOUT_MS "5000"
 
 struct api_pool {
     pthread_mutex_t lock;

@@ -344,6 +344,15 @@ void api_handle(const struct api_context *ctx, const char *method,
     }
 }
 
+void api_response_error(struct api_response *resp, int status, const char *code,
+                        const char *message)
+{
+    struct api_error err;
+    memset(resp, 0, sizeof(*resp));
+    api_error_set(&err, status, code, "%s", message);
+    set_error(resp, &err);
+}
+
 void api_response_free(struct api_response *resp)
 {
     if (resp->body_owned)

@@ -33,6 +33,10 @@ struct api_response {
 void api_handle(const struct api_context *ctx, const char *method,
                 const char *path, const char *query, struct api_response *resp);
 
+/* Fills resp with an error answer: {"success": false, code, message}. */
+void api_response_error(struct api_response *resp, int status, const char *code,
+                        const char *message);
+
 void api_response_free(struct api_response *resp);
 
 #endif

@@ -20,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +241,27 @@ static char *http_get(const char *base, const char *path, long *status,
         fail_msg("GET %s: %s", url, curl_easy_strerror(rc));
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(curl);
+    return b.data;
+}
+
+/* Sends raw bytes to 127.0.0.1:port; returns all it answers within 5 s. */
+static char *raw_request(int port, const char *bytes)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+        fail_msg("connect to port %d: %s", port, strerror(errno));
+    assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+    struct body b = {calloc(1, 1), 0};
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        collect(buf, 1, (size_t)n, &b);
+    close(fd);
     return b.data;
 }
 
@@ -691,6 +716,10 @@ static void test_bad_input(void **state)
          "yesterday"},
         {"/api/stats/grade-stats", 400, "missing_parameter", "date"},
         {"/api/nothing-here", 404, "not_found", "/api/nothing-here"},
+        {"/api/stats/daily?from=2025-10-01%00junk&to=2025-10-02", 400,
+         "invalid_parameter", "NUL"},
+        {"/api/stats/daily?from=2025-10-01&to=2025-10-02&from=x", 400,
+         "invalid_parameter", "more than once"},
         {"/api/stats/daily?from=2025-10-01%27%20OR%201=1&to=2025-10-02", 400,
          "invalid_date", "from"},
         {"/api/stats/month?month=2025-10-0000000000000000000000000000000000000"
@@ -713,6 +742,34 @@ static void test_bad_input(void **state)
     long status;
     free(http_get(it.api_url, "/api/health", &status, "POST"));
     assert_int_equal(status, 405);
+}
+
+/* What civetweb cannot parse still gets a JSON answer under a fixed
+ * status line: nothing of the request reaches the response head. */
+static void test_malformed_http_gets_json(void **state)
+{
+    (void)state;
+    const char *requests[] = {
+        "GET /a b c\r\nSet-Cookie: evil=1\r\nX-Injected: yes\r\n\r\n",
+        "GET /api/health HTTP/2.0\r\n\r\n",
+        "BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+        char *answer = raw_request(it.ports[0], requests[i]);
+        if (strncmp(answer, "HTTP/1.1 4", 10) != 0 &&
+            strncmp(answer, "HTTP/1.1 5", 10) != 0)
+            fail_msg("request %zu: answer starts \"%.40s\"", i, answer);
+        char *body = strstr(answer, "\r\n\r\n");
+        assert_non_null(body);
+        *body = '\0';
+        assert_null(strstr(answer, "evil"));
+        assert_null(strstr(answer, "X-Injected"));
+        json_t *doc = parse_or_fail(body + 4, "error body");
+        assert_true(json_is_false(json_object_get(doc, "success")));
+        assert_true(json_is_string(json_object_get(doc, "code")));
+        json_decref(doc);
+        free(answer);
+    }
 }
 
 static void test_no_personal_data_stored_or_logged(void **state)
@@ -825,6 +882,47 @@ static void test_database_down_gives_503(void **state)
     assert_int_equal(wait_exit(pid), 0);
 }
 
+/* A stop lets the requests in flight finish: one held up by a lock still
+ * gets its whole answer, and the API then exits 0. */
+static void test_stop_answers_requests_in_flight(void **state)
+{
+    (void)state;
+    char url[64];
+    pid_t api;
+    start_api("api-drain", it.ports[1], it.reader_db, &api);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[1]);
+    PGconn *locker = PQconnectdb(it.db);
+    PQclear(PQexec(locker, "BEGIN"));
+    PQclear(PQexec(locker, "LOCK TABLE day_totals IN ACCESS EXCLUSIVE MODE"));
+    pid_t client = fork();
+    if (client == 0) {
+        /* No cmocka assertion here: a failure must only end this child. */
+        char full[128];
+        snprintf(full, sizeof(full), "%s/api/stats/month?month=2025-10", url);
+        struct body b = {calloc(1, 1), 0};
+        long status = 0;
+        CURL *curl = curl_easy_init();
+        curl_easy_setopt(curl, CURLOPT_URL, full);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+        CURLcode rc = curl_easy_perform(curl);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        json_t *doc = json_loads(b.data, 0, NULL);
+        _exit(rc == CURLE_OK && status == 200 &&
+                      json_is_true(json_object_get(doc, "success"))
+                  ? 0
+                  : 1);
+    }
+    usleep(700 * 1000); /* the request is waiting on the lock */
+    kill(api, SIGTERM);
+    usleep(700 * 1000);
+    PQclear(PQexec(locker, "COMMIT"));
+    PQfinish(locker);
+    assert_int_equal(wait_exit(client), 0);
+    assert_int_equal(wait_exit(api), 0);
+}
+
 static void test_daemon_stops_cleanly_on_sigterm(void **state)
 {
     (void)state;
@@ -883,10 +981,12 @@ int main(void)
         cmocka_unit_test(test_grade_stats),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_malformed_http_gets_json),
         cmocka_unit_test(test_no_personal_data_stored_or_logged),
         cmocka_unit_test(test_faulty_upstream_ends_with_same_figures),
         cmocka_unit_test(test_failed_sync_keeps_the_old_day),
         cmocka_unit_test(test_database_down_gives_503),
+        cmocka_unit_test(test_stop_answers_requests_in_flight),
         cmocka_unit_test(test_daemon_stops_cleanly_on_sigterm),
     };
     int failed =

@@ -84,6 +84,27 @@ static void test_value_too_long(void **state)
                  "YYYY-MM-DD");
 }
 
+static void test_nul_byte_and_repeats_are_refused(void **state)
+{
+    (void)state;
+    struct api_error err;
+    cs_day day;
+    assert_false(api_param_date("date=2025-10-01%00junk", "date", &day, &err));
+    expect_error(&err, "invalid_parameter",
+                 "parameter \"date\" holds a NUL byte (%00); expected a day "
+                 "as YYYY-MM-DD");
+    assert_false(
+        api_param_date("date=2025-10-01&date=2025-10-02", "date", &day, &err));
+    expect_error(&err, "invalid_parameter",
+                 "parameter \"date\" is given more than once");
+    assert_false(api_param_date("date=2025-10-01&DATE=x", "date", &day, &err));
+    assert_string_equal(err.code, "invalid_parameter");
+    assert_false(api_param_date("date=1899-12-31", "date", &day, &err));
+    expect_error(&err, "invalid_date",
+                 "date \"1899-12-31\" is before 1900-01-01, the first day "
+                 "served");
+}
+
 static void test_range(void **state)
 {
     (void)state;
@@ -158,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_date_impossible),
         cmocka_unit_test(test_date_bad_format),
         cmocka_unit_test(test_value_too_long),
+        cmocka_unit_test(test_nul_byte_and_repeats_are_refused),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_range_errors),
         cmocka_unit_test(test_month),
