@@ -6,6 +6,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=deploy/lib.sh
+. "$top/deploy/lib.sh"
 bin=$top/bin
 demo=$top/.demo
 mkdir -p "$demo"
@@ -39,34 +41,6 @@ stop_all() {
     rm -f "$lock"
     say "stopped; the database stays in $demo/pg for the next run" \
         "(rm -rf $demo to start afresh)"
-}
-
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local port=$1
-    while ! port_free "$port"; do port=$((port + 1)); done
-    echo "$port"
-}
-
-# Size of a log now, so that wait_for reads only what is written after.
-log_end() {
-    stat -c %s "$1" 2>/dev/null || echo 0
-}
-
-# Waits up to 30 s for text in the part of a log after byte offset from.
-wait_for() {
-    local file=$1 text=$2 from=$3
-    for _ in $(seq 300); do
-        tail -c +$((from + 1)) "$file" 2>/dev/null | grep -q "$text" &&
-            return 0
-        sleep 0.1
-    done
-    say "\"$text\" did not appear in $file:"
-    tail -n 20 "$file" >&2
-    return 1
 }
 
 for b in callstats-worker callstats-api callstats-sim; do

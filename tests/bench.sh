@@ -6,6 +6,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=deploy/lib.sh
+. "$top/deploy/lib.sh"
 bin=$(cd "${1:-$top/bin}" && pwd)
 mkdir -p "$top/tests/tmp"
 work=$(mktemp -d "$top/tests/tmp/bench.XXXXXX")
@@ -18,23 +20,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-    done
-    echo "$port"
-}
-wait_for() {
-    for _ in $(seq 300); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "bench: \"$2\" never appeared in $1" >&2
-    exit 1
-}
 
 db=$("$top/deploy/pg-private.sh" start "$work/pg")
 sim_port=$(free_port)

@@ -8,6 +8,8 @@ set -uo pipefail
 bin=$(cd "${1:?usage: run.sh BIN_DIR TEST_PROGRAM}" && pwd)
 program=$(readlink -f "${2:?usage: run.sh BIN_DIR TEST_PROGRAM}")
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=deploy/lib.sh
+. "$top/deploy/lib.sh"
 
 mkdir -p "$top/tests/tmp"
 work=$(mktemp -d "$top/tests/tmp/it.XXXXXX")
@@ -20,28 +22,6 @@ cleanup() {
     "$top/deploy/pg-private.sh" stop "$work/pg"
 }
 trap cleanup EXIT
-
-# A TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-    done
-    echo "$port"
-}
-
-# Waits for a line in a log file, up to 30 seconds.
-wait_for() {
-    local file=$1 text=$2
-    for _ in $(seq 300); do
-        grep -q "$text" "$file" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "integration: \"$text\" never appeared in $file:" >&2
-    cat "$file" >&2
-    return 1
-}
 
 now=$(date +%s)
 seed=7

@@ -1,0 +1,35 @@
+# Shell helpers shared by the demo, the integration tests and the
+# benchmarks: sourced, not run.
+
+# A TCP port on 127.0.0.1 that nothing listens on: the first from $1 on,
+# or a random one from 20000 up when no start is given.
+free_port() {
+    local port=${1:-$((20000 + RANDOM % 40000))}
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        if [ -n "${1:-}" ]; then
+            port=$((port + 1))
+        else
+            port=$((20000 + RANDOM % 40000))
+        fi
+    done
+    echo "$port"
+}
+
+# The size of a log now, so that wait_for can read only what follows.
+log_end() {
+    stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# Waits up to 30 s for text in a log, after byte offset $3 (default 0);
+# prints the log's tail and fails when it never comes.
+wait_for() {
+    local file=$1 text=$2 from=${3:-0}
+    for _ in $(seq 300); do
+        tail -c +$((from + 1)) "$file" 2>/dev/null | grep -q "$text" &&
+            return 0
+        sleep 0.1
+    done
+    echo "\"$text\" never appeared in $file:" >&2
+    tail -n 20 "$file" >&2
+    return 1
+}
