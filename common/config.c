@@ -112,8 +112,11 @@ static bool parse_listen(struct cs_config *cfg, char *err, size_t errlen)
 static bool check_url(const char *name, const char *url, char *err,
                       size_t errlen)
 {
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        snprintf(err, errlen, "%s: \"%s\" is not an http:// or https:// URL",
+    const char *host = strstr(url, "://");
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+        host[3] == '\0' || host[3] == '/' || host[3] == ':') {
+        snprintf(err, errlen,
+                 "%s: \"%s\" is not an http:// or https:// URL with a host",
                  name, url);
         return false;
     }
@@ -126,10 +129,12 @@ static bool check_conninfo(const char *name, const char *conninfo, char *err,
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
     if (opts == NULL) {
-        /* libpq's message names the bad part; drop its trailing newline. */
-        size_t len = perr ? strcspn(perr, "\n") : 0;
-        snprintf(err, errlen, "%s: not a libpq connection string or URI: %.*s",
-                 name, (int)len, perr ? perr : "out of memory");
+        /* libpq's message quotes the part it could not read, which may be
+         * a password: it is not shown. */
+        snprintf(err, errlen,
+                 "%s: not a libpq connection string or URI (the value is "
+                 "not shown, as it may hold a password)",
+                 name);
         PQfreemem(perr);
         return false;
     }
@@ -221,8 +226,9 @@ static bool load(struct cs_config *cfg, enum cs_role role, char *err,
         return false;
     }
     if (!check_conninfo("DATABASE_URL", cfg->database_url, err, errlen) ||
-        !check_conninfo("CALLSTATS_API_DATABASE_URL", cfg->api_database_url,
-                        err, errlen))
+        (role == CS_ROLE_API &&
+         !check_conninfo("CALLSTATS_API_DATABASE_URL", cfg->api_database_url,
+                         err, errlen)))
         return false;
     char tzerr[600];
     if (!cs_tz_apply(cfg->tz, tzerr, sizeof(tzerr))) {
@@ -235,7 +241,9 @@ static bool load(struct cs_config *cfg, enum cs_role role, char *err,
         return false;
     if (role == CS_ROLE_WORKER)
         return load_worker_part(cfg, err, errlen);
-    return load_api_part(cfg, err, errlen);
+    if (role == CS_ROLE_API)
+        return load_api_part(cfg, err, errlen);
+    return true;
 }
 
 bool cs_config_load(struct cs_config *cfg, enum cs_role role, char *err,

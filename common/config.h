@@ -13,8 +13,9 @@
 
 /* Which program loads the configuration: each requires its own part. */
 enum cs_role {
-    CS_ROLE_WORKER,
-    CS_ROLE_API,
+    CS_ROLE_WORKER,  /* sync and run: the database and the upstream */
+    CS_ROLE_API,     /* the database and the listen address */
+    CS_ROLE_MIGRATE, /* the database alone */
 };
 
 /* A comma-separated list, each item trimmed of spaces, empty ones dropped. */

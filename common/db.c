@@ -9,12 +9,11 @@
 PGconn *cs_db_connect(const char *conninfo, const char *application_name,
                       bool read_only)
 {
-    const char *options = read_only ? "-c TimeZone=UTC "
-                                      "-c default_transaction_read_only=on"
-                                    : "-c TimeZone=UTC";
-    const char *keys[] = {"dbname", "application_name", "options",
-                          "connect_timeout", NULL};
-    const char *values[] = {conninfo, application_name, options, "10", NULL};
+    /* Settings are made after connecting, so that options of the
+     * connection string (a search_path, say) are kept. */
+    const char *keys[] = {"dbname", "application_name", "connect_timeout",
+                          NULL};
+    const char *values[] = {conninfo, application_name, "10", NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         char host[256];
@@ -22,6 +21,12 @@ PGconn *cs_db_connect(const char *conninfo, const char *application_name,
         const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
         cs_error("database connection failed db=%s error=\"%.*s\"", host,
                  (int)strcspn(msg, "\n"), msg);
+        PQfinish(conn);
+        return NULL;
+    }
+    if (!cs_db_exec(conn, "set TimeZone", "SET TimeZone = 'UTC'") ||
+        (read_only && !cs_db_exec(conn, "set default_transaction_read_only",
+                                  "SET default_transaction_read_only = on"))) {
         PQfinish(conn);
         return NULL;
     }

@@ -23,19 +23,41 @@ const char *daysync_source_name(enum sched_source source)
     return source == SCHED_STATS ? "stats" : "calls";
 }
 
+/* True when a kept connection still answers: a restarted server has
+ * closed it without libpq knowing until the next statement. */
+static bool connection_alive(PGconn *conn)
+{
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+        return false;
+    PGresult *res = PQexec(conn, "SELECT 1");
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    return ok;
+}
+
 bool daysync_connect(struct daysync *ds, struct werr *err)
 {
-    if (ds->conn != NULL && PQstatus(ds->conn) == CONNECTION_OK)
+    if (connection_alive(ds->conn))
         return true;
     daysync_close(ds);
     ds->conn = cs_db_connect(ds->cfg->database_url, "callstats-worker", false);
     if (ds->conn == NULL)
         return werr_set(err, "database unreachable");
+    /* A day's write waits at most this long for a lock: another worker's
+     * write of the same day takes seconds. */
+    if (!cs_db_exec(ds->conn, "set lock_timeout",
+                    "SET lock_timeout = '120s'")) {
+        daysync_close(ds);
+        return werr_set(err, "database session could not be set up");
+    }
+    sig_watch_connection(ds->conn);
     return true;
 }
 
 void daysync_close(struct daysync *ds)
 {
+    if (ds->conn != NULL)
+        sig_watch_connection(NULL);
     PQfinish(ds->conn);
     ds->conn = NULL;
 }
@@ -48,12 +70,48 @@ static double elapsed_since(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+bool daysync_check_total(int64_t total, int64_t highest, int64_t fetched,
+                         int page, struct werr *err)
+{
+    if (total < 0)
+        return werr_set(err, "page %d: totalCount %lld is negative", page,
+                        (long long)total);
+    if (total < highest)
+        return werr_set(err, "page %d: totalCount fell from %lld to %lld", page,
+                        (long long)highest, (long long)total);
+    if (fetched > total)
+        return werr_set(err,
+                        "page %d: %lld records delivered, more than "
+                        "totalCount %lld",
+                        page, (long long)fetched, (long long)total);
+    return true;
+}
+
+/* The platform's day, 00:00:00 to 23:59:59 at UTC+8, as Unix seconds. */
+#define PLATFORM_UTC_OFFSET (8 * 3600)
+
+bool daysync_check_day(const struct rec_list *list, size_t from, cs_day day,
+                       int page, struct werr *err)
+{
+    int64_t start = (int64_t)day * 86400 - PLATFORM_UTC_OFFSET;
+    for (size_t i = from; i < list->count; i++) {
+        int64_t t = list->items[i].call_time;
+        if (t != 0 && (t < start || t >= start + 86400))
+            return werr_set(err,
+                            "page %d: record id=%s has call time %lld, "
+                            "outside the day asked for",
+                            page, rec_text(&list->items[i], REC_ID),
+                            (long long)t);
+    }
+    return true;
+}
+
 /* Pages through the day until the fetched count reaches totalCount (read
  * again from every page) or a page comes back empty. */
 static bool fetch_calls(struct daysync *ds, cs_day day, struct rec_list *list,
                         int64_t *total, struct daysync_result *res)
 {
-    int64_t fetched = 0;
+    int64_t fetched = 0, highest = 0;
     for (int page = 1;; page++) {
         json_t *data = NULL;
         size_t count = 0;
@@ -63,12 +121,17 @@ static bool fetch_calls(struct daysync *ds, cs_day day, struct rec_list *list,
             return werr_set(&res->err, "more than %d pages", MAX_PAGES);
         if (!upstream_cdr_page(ds->up, day, page, &data, &res->err))
             return false;
-        bool ok = rec_parse_page(data, list, total, &count, &res->err);
+        size_t before = list->count;
+        bool ok = rec_parse_page(data, list, total, &count, &res->err) &&
+                  daysync_check_day(list, before, day, page, &res->err);
         json_decref(data);
         if (!ok)
             return false;
         res->pages++;
         fetched += (int64_t)count;
+        if (!daysync_check_total(*total, highest, fetched, page, &res->err))
+            return false;
+        highest = *total;
         if (count == 0 || fetched >= *total)
             break;
     }

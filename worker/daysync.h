@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "date.h"
+#include "records.h"
 #include "schedule.h"
 #include "upstream.h"
 #include "werr.h"
@@ -43,5 +44,24 @@ __attribute__((warn_unused_result)) bool daysync_connect(struct daysync *ds,
 
 /* Closes the connection. */
 void daysync_close(struct daysync *ds);
+
+/*
+ * Checks a page's totalCount: it may grow while calls arrive, never fall
+ * below an earlier page's (highest) nor below the records delivered so far
+ * (fetched), nor be negative. An upstream that says otherwise is not
+ * believed, since trusting it would end the day early. False with err set.
+ */
+__attribute__((warn_unused_result)) bool
+daysync_check_total(int64_t total, int64_t highest, int64_t fetched, int page,
+                    struct werr *err);
+
+/*
+ * Checks that the records list->items[from..] belong to the platform's day
+ * (00:00:00-23:59:59 at UTC+8); records without a call time pass. False
+ * with err naming the first record that does not.
+ */
+__attribute__((warn_unused_result)) bool
+daysync_check_day(const struct rec_list *list, size_t from, cs_day day,
+                  int page, struct werr *err);
 
 #endif

@@ -157,7 +157,7 @@ static int cmd_migrate(void)
 {
     struct cs_config cfg;
     struct werr err = {{0}};
-    cs_config_load_or_exit(&cfg, CS_ROLE_WORKER);
+    cs_config_load_or_exit(&cfg, CS_ROLE_MIGRATE);
     char host[256];
     cs_conninfo_host(cfg.database_url, host, sizeof(host));
     cs_info("callstats-worker migrate version=%s db=%s", CS_VERSION, host);

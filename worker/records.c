@@ -8,6 +8,9 @@
 #include "jfield.h"
 #include "log.h"
 
+/* A call talks for at most a day. */
+#define MAX_DURATION 86400
+
 /* The upstream's names of each text column; a second name is the other
  * record shape's spelling. */
 static const char *const text_fields[REC_TEXT_COUNT][2] = {
@@ -83,6 +86,11 @@ static bool read_numbers(const json_t *obj, struct rec_record *out,
         jf_int(json_object_get(obj, "duration"), "duration", &out->duration,
                err) == JF_BAD)
         return false;
+    if (out->duration < 0 || out->duration > MAX_DURATION)
+        return werr_set(err,
+                        "bad upstream value field=duration value=%lld "
+                        "expected=\"talk seconds, 0 to %d\"",
+                        (long long)out->duration, MAX_DURATION);
     return read_flag(obj, "isFollow", &out->is_follow, &out->has_is_follow,
                      err) &&
            read_flag(obj, "isCall", &out->is_call, &out->has_is_call, err);

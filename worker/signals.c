@@ -1,6 +1,7 @@
 /* The stop signals of the worker (see signals.h). */
 #include "signals.h"
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -10,11 +11,28 @@
 static volatile sig_atomic_t signals_received;
 static volatile sig_atomic_t last_signal;
 static sig_atomic_t signals_logged;
+static PGcancel *volatile watched_statement;
 
+/* PQcancel may be called from a signal handler: a statement that waits
+ * (on a lock, say) is cancelled, so that a stop is never kept waiting. */
 static void on_stop_signal(int signo)
 {
     last_signal = signo;
     signals_received++;
+    PGcancel *cancel = watched_statement;
+    if (cancel != NULL) {
+        char buf[128];
+        PQcancel(cancel, buf, sizeof(buf));
+    }
+}
+
+void sig_watch_connection(PGconn *conn)
+{
+    PGcancel *old = watched_statement;
+    watched_statement = NULL;
+    PQfreeCancel(old);
+    if (conn != NULL)
+        watched_statement = PQgetCancel(conn);
 }
 
 void sig_install(void)

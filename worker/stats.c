@@ -8,6 +8,24 @@
 #include "jfield.h"
 #include "log.h"
 
+/* A count below zero is no count: the row is not believed. */
+static bool counts_not_negative(const struct stats_row *row, struct werr *err)
+{
+    const char *const names[] = {"callout_number", "called_number",
+                                 "success_number", "intention_number",
+                                 "intention_number2"};
+    const int64_t values[] = {row->calls_dialled, row->calls_answered,
+                              row->success_orders, row->intention_number,
+                              row->intention_number2};
+    for (size_t i = 0; i < 5; i++)
+        if (values[i] < 0)
+            return werr_set(err,
+                            "bad upstream value field=%s value=%lld "
+                            "expected=\"a count, 0 or more\"",
+                            names[i], (long long)values[i]);
+    return true;
+}
+
 static bool read_counts(const json_t *row, struct stats_row *out,
                         struct werr *err)
 {
@@ -24,7 +42,7 @@ static bool read_counts(const json_t *row, struct stats_row *out,
                    err) == JF_BAD)
             return false;
     }
-    return true;
+    return counts_not_negative(out, err);
 }
 
 static bool is_summary_name(const char *name)

@@ -219,6 +219,22 @@ static bool set_sync_state(PGconn *conn, const char *date, const char *source,
     return run(conn, "upsert sync_state", sync_sql, 4, params, err);
 }
 
+/*
+ * Opens the day's transaction and waits for any other worker writing the
+ * same day and source: the second one then replaces the first one's day
+ * instead of failing on its rows.
+ */
+static bool begin_day(PGconn *conn, const char *date, const char *source,
+                      struct werr *err)
+{
+    const char *p[] = {date, source};
+    return run(conn, "begin day", "BEGIN", 0, NULL, err) &&
+           run(conn, "lock day",
+               "SELECT pg_advisory_xact_lock(hashtext('callstats ' || $2),"
+               " $1::date - date '2000-01-01')",
+               2, p, err);
+}
+
 bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                      const struct rec_list *records, int64_t upstream_total,
                      struct werr *err)
@@ -226,8 +242,8 @@ bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
     char date[CS_DATE_LEN];
     cs_date_format(day, date);
     const char *p[] = {date};
-    if (!run(conn, "begin calls day", "BEGIN", 0, NULL, err))
-        return false;
+    if (!begin_day(conn, date, "calls", err))
+        goto fail;
     if (!run(conn, "delete call_records",
              "DELETE FROM call_records WHERE stat_date = $1::date", 1, p,
              err) ||
@@ -288,8 +304,8 @@ bool store_stats_day(PGconn *conn, cs_day day,
     cs_date_format(day, date);
     const char *p[] = {date};
     int64_t rows = (int64_t)(accounts->count + tasks->count);
-    if (!run(conn, "begin stats day", "BEGIN", 0, NULL, err))
-        return false;
+    if (!begin_day(conn, date, "stats", err))
+        goto fail;
     if (!run(conn, "delete account_stats",
              "DELETE FROM account_stats WHERE stat_date = $1::date", 1, p,
              err) ||

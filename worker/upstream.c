@@ -221,6 +221,42 @@ static enum verdict transfer(struct upstream *up, const struct request *rq,
     return V_DONE;
 }
 
+/*
+ * Copies text the upstream chose (a refusal's message) for the log: runs of
+ * 6 or more digits, which may be a customer's number, become "#", and the
+ * token, should the message repeat it, becomes "<token>".
+ */
+static void redact(const char *in, const char *token, char *out, size_t len)
+{
+    size_t n = 0, tlen = token ? strlen(token) : 0;
+    while (*in && n + 8 < len) {
+        size_t digits = strspn(in, "0123456789");
+        if (digits >= 6) {
+            out[n++] = '#';
+            in += digits;
+        } else if (tlen > 0 && strncmp(in, token, tlen) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "<token>");
+            in += tlen;
+        } else if (digits > 0) {
+            memcpy(out + n, in, digits);
+            n += digits;
+            in += digits;
+        } else {
+            out[n++] = *in++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* jansson's reason without its "near '...'" part, which quotes the body
+ * (and so may quote a customer's number). */
+static void json_reason(const json_error_t *jerr, char *out, size_t len)
+{
+    const char *near = strstr(jerr->text, " near ");
+    int keep = near ? (int)(near - jerr->text) : (int)strlen(jerr->text);
+    snprintf(out, len, "%.*s at byte %d", keep, jerr->text, jerr->position);
+}
+
 /* Reads the envelope of a response body already received. */
 static enum verdict read_envelope(struct upstream *up, const struct request *rq,
                                   long status, json_t **data, char *problem,
@@ -231,8 +267,10 @@ static enum verdict read_envelope(struct upstream *up, const struct request *rq,
         json_loadb(up->body.data ? up->body.data : "", up->body.len, 0, &jerr);
     if (root == NULL) {
         if (status >= 200 && status < 300) {
+            char reason[JSON_ERROR_TEXT_LENGTH + 32];
+            json_reason(&jerr, reason, sizeof(reason));
             snprintf(problem, plen, "HTTP %ld, body is not JSON: %s", status,
-                     jerr.text);
+                     reason);
             return V_RETRY;
         }
         werr_set(err,
@@ -252,11 +290,13 @@ static enum verdict read_envelope(struct upstream *up, const struct request *rq,
     else if (st != JF_OK || code != CODE_OK || status < 200 || status > 299)
         v = V_FAILED;
     if (v == V_FAILED) {
+        char told[256];
+        redact(json_is_string(msg) ? json_string_value(msg) : "", up->token,
+               told, sizeof(told));
         werr_set(err,
                  "upstream refused request=%s http=%ld code=%lld "
-                 "message=\"%.200s\"",
-                 rq->what, status, st == JF_OK ? (long long)code : -1LL,
-                 json_is_string(msg) ? json_string_value(msg) : "");
+                 "message=\"%s\"",
+                 rq->what, status, st == JF_OK ? (long long)code : -1LL, told);
         problem[0] = '\0';
     } else if (v == V_DONE) {
         *data = json_incref(json_object_get(root, "data"));

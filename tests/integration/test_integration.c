@@ -831,6 +831,33 @@ static void test_faulty_upstream_ends_with_same_figures(void **state)
                      29014);
 }
 
+/* Two workers writing the same day take turns: both succeed, and the day
+ * is whole. */
+static void test_two_syncs_of_one_day_take_turns(void **state)
+{
+    (void)state;
+    char exe[512], db[600], base[128];
+    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
+    snprintf(db, sizeof(db), "DATABASE_URL=%s", it.db);
+    snprintf(base, sizeof(base), "GUANKE_BASE_URL=%s", it.sim_url);
+    const char *env[] = {db, base, "GUANKE_USERNAME=demo",
+                         "GUANKE_PASSWORD=demo-password", NULL};
+    char *argv[] = {exe,    "sync",       "--from", "2025-10-07",
+                    "--to", "2025-10-07", NULL};
+    pid_t a = spawn("sync-twin-a", argv, env);
+    pid_t b = spawn("sync-twin-b", argv, env);
+    assert_int_equal(wait_exit(a), 0);
+    assert_int_equal(wait_exit(b), 0);
+    json_t *t = truth("2025-10-07");
+    assert_int_equal(db_count("SELECT count(*) FROM call_records WHERE "
+                              "stat_date = '2025-10-07'"),
+                     int_of(t, "records"));
+    assert_int_equal(db_count("SELECT sum(records) FROM day_grades WHERE "
+                              "stat_date = '2025-10-07'"),
+                     int_of(t, "records"));
+    json_decref(t);
+}
+
 static void test_failed_sync_keeps_the_old_day(void **state)
 {
     (void)state;
@@ -984,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_malformed_http_gets_json),
         cmocka_unit_test(test_no_personal_data_stored_or_logged),
         cmocka_unit_test(test_faulty_upstream_ends_with_same_figures),
+        cmocka_unit_test(test_two_syncs_of_one_day_take_turns),
         cmocka_unit_test(test_failed_sync_keeps_the_old_day),
         cmocka_unit_test(test_database_down_gives_503),
         cmocka_unit_test(test_stop_answers_requests_in_flight),

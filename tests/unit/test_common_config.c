@@ -140,6 +140,9 @@ static void test_malformed_values_are_named(void **state)
     setenv("DATABASE_URL", "host=/tmp bogus_option=1", 1);
     expect_error(CS_ROLE_API, "DATABASE_URL: not a libpq connection");
     reset_env(NULL);
+    setenv("GUANKE_BASE_URL", "http://", 1);
+    expect_error(CS_ROLE_WORKER, "GUANKE_BASE_URL: \"http://\" is not");
+    reset_env(NULL);
     setenv("CALLSTATS_API_THREADS", "12x", 1);
     expect_error(CS_ROLE_API, "CALLSTATS_API_THREADS: \"12x\" is not");
     reset_env(NULL);
@@ -148,6 +151,39 @@ static void test_malformed_values_are_named(void **state)
     reset_env(NULL);
     setenv("CALLSTATS_LOG_LEVEL", "loud", 1);
     expect_error(CS_ROLE_API, "CALLSTATS_LOG_LEVEL: \"loud\"");
+}
+
+/* libpq's own message would quote the password; ours does not. */
+static void test_bad_database_url_is_not_echoed(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    setenv("DATABASE_URL", "postgresql://u:s3cr%zzet@db/callstats", 1);
+    assert_false(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    assert_non_null(strstr(err, "DATABASE_URL"));
+    assert_null(strstr(err, "s3cr"));
+    setenv("DATABASE_URL", "host=/tmp password=my secret pass", 1);
+    assert_false(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    assert_null(strstr(err, "secret"));
+}
+
+/* migrate needs the database alone; a bad API-only setting is the API's
+ * business. */
+static void test_migrate_needs_only_the_database(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    unsetenv("GUANKE_BASE_URL");
+    unsetenv("GUANKE_USERNAME");
+    unsetenv("GUANKE_PASSWORD");
+    setenv("CALLSTATS_API_DATABASE_URL", "host=/tmp bogus_option=1", 1);
+    setenv("CALLSTATS_LISTEN", "nonsense", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    cs_config_free(&cfg);
+    unsetenv("DATABASE_URL");
+    expect_error(CS_ROLE_MIGRATE, "DATABASE_URL: required");
 }
 
 static void test_a_label_cannot_be_both_kinds(void **state)
@@ -181,6 +217,8 @@ int main(void)
         cmocka_unit_test_setup(test_secret_alone_is_enough, reset_env),
         cmocka_unit_test_setup(test_malformed_values_are_named, reset_env),
         cmocka_unit_test_setup(test_a_label_cannot_be_both_kinds, reset_env),
+        cmocka_unit_test_setup(test_bad_database_url_is_not_echoed, reset_env),
+        cmocka_unit_test_setup(test_migrate_needs_only_the_database, reset_env),
         cmocka_unit_test(test_conninfo_host_hides_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,33 @@ static void envelope_error_with_http_200_is_reported(void **state)
     assert_string_equal(srv.content_type[1], "application/json");
 }
 
+/* What the upstream writes, or a broken body, reaches the log without a
+ * customer's number or the token in it. */
+static void refusals_and_broken_bodies_are_redacted(void **state)
+{
+    (void)state;
+    const struct answer refusal[] = {
+        {200, "", token_ok},
+        {200, "",
+         "{\"code\":4002,\"message\":\"bad phone 13812345678 for tk1\"}"},
+    };
+    struct werr err = {{0}};
+    assert_false(run_stats(refusal, 2, &err));
+    assert_non_null(strstr(err.msg, "message=\"bad phone # for <token>\""));
+    assert_null(strstr(err.msg, "1381234"));
+
+    const struct answer broken[] = {
+        {200, "", token_ok},
+        {200, "", "{\"code\":200,\"data\":{\"phone\":\"13000000000"},
+        {200, "", "{\"code\":200,\"data\":{\"phone\":\"13000000000"},
+        {200, "", "{\"code\":200,\"data\":{\"phone\":\"13000000000"},
+    };
+    struct werr err2 = {{0}};
+    assert_false(run_stats(broken, 4, &err2));
+    assert_non_null(strstr(err2.msg, "body is not JSON"));
+    assert_null(strstr(err2.msg, "13000000000"));
+}
+
 static void expired_token_is_refreshed_once(void **state)
 {
     (void)state;
@@ -227,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(envelope_error_with_http_200_is_reported),
+        cmocka_unit_test(refusals_and_broken_bodies_are_redacted),
         cmocka_unit_test(expired_token_is_refreshed_once),
         cmocka_unit_test(transient_failures_are_retried),
     };
