@@ -520,14 +520,23 @@ static void test_days_match_the_simulator(void **state)
     json_decref(doc);
 }
 
+/* The API's row of one day; *doc holds it, for the caller to free. */
+static json_t *one_day(const char *date, json_t **doc)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/stats/daily?from=%s&to=%s", date, date);
+    *doc = api_json(path, 200);
+    json_t *days = json_object_get(json_object_get(*doc, "data"), "days");
+    assert_int_equal(json_array_size(days), 1);
+    return json_array_get(days, 0);
+}
+
 /* The figures of shared/data for 2025-10-04, as its dashboard showed. */
 static void test_real_day_figures(void **state)
 {
     (void)state;
-    json_t *doc =
-        api_json("/api/stats/daily?from=2025-10-04&to=2025-10-04", 200);
-    json_t *row = json_array_get(
-        json_object_get(json_object_get(doc, "data"), "days"), 0);
+    json_t *doc = NULL;
+    json_t *row = one_day("2025-10-04", &doc);
     assert_int_equal(int_of(row, "calls_dialled"), 29014);
     assert_int_equal(int_of(row, "calls_answered"), 5290);
     assert_int_equal(int_of(row, "success_orders"), 8);
@@ -543,10 +552,8 @@ static void test_real_day_figures(void **state)
 static void test_day_without_calls_reads_zero(void **state)
 {
     (void)state;
-    json_t *doc =
-        api_json("/api/stats/daily?from=2025-10-01&to=2025-10-01", 200);
-    json_t *row = json_array_get(
-        json_object_get(json_object_get(doc, "data"), "days"), 0);
+    json_t *doc = NULL;
+    json_t *row = one_day("2025-10-01", &doc);
     assert_true(json_is_true(json_object_get(row, "synced")));
     assert_int_equal(int_of(row, "calls_dialled"), 0);
     assert_int_equal(int_of(row, "calls_answered"), 0);
@@ -565,10 +572,8 @@ static void test_discrepancy_day(void **state)
     json_t *t = truth("2025-10-16");
     assert_true(json_is_true(json_object_get(t, "discrepancy")));
     json_decref(t);
-    json_t *doc =
-        api_json("/api/stats/daily?from=2025-10-16&to=2025-10-16", 200);
-    json_t *row = json_array_get(
-        json_object_get(json_object_get(doc, "data"), "days"), 0);
+    json_t *doc = NULL;
+    json_t *row = one_day("2025-10-16", &doc);
     assert_int_equal(int_of(row, "calls_dialled"), 94305);
     assert_int_equal(int_of(row, "success_orders"), 34);
     assert_int_not_equal(int_of(row, "grade_9") + int_of(row, "grade_1"), 34);

@@ -126,31 +126,35 @@ static void test_secret_alone_is_enough(void **state)
 static void test_malformed_values_are_named(void **state)
 {
     (void)state;
-    setenv("CALLSTATS_LISTEN", "localhost", 1);
-    expect_error(CS_ROLE_API, "CALLSTATS_LISTEN: \"localhost\" is not");
-    setenv("CALLSTATS_LISTEN", "127.0.0.1:70000", 1);
-    expect_error(CS_ROLE_API, "CALLSTATS_LISTEN: \"127.0.0.1:70000\"");
-    reset_env(NULL);
-    setenv("CALLSTATS_TZ", "Asia/Beijing", 1);
-    expect_error(CS_ROLE_API, "CALLSTATS_TZ: unknown time zone");
-    reset_env(NULL);
-    setenv("GUANKE_BASE_URL", "ftp://example", 1);
-    expect_error(CS_ROLE_WORKER, "GUANKE_BASE_URL: \"ftp://example\"");
-    reset_env(NULL);
-    setenv("DATABASE_URL", "host=/tmp bogus_option=1", 1);
-    expect_error(CS_ROLE_API, "DATABASE_URL: not a libpq connection");
-    reset_env(NULL);
-    setenv("GUANKE_BASE_URL", "http://", 1);
-    expect_error(CS_ROLE_WORKER, "GUANKE_BASE_URL: \"http://\" is not");
-    reset_env(NULL);
-    setenv("CALLSTATS_API_THREADS", "12x", 1);
-    expect_error(CS_ROLE_API, "CALLSTATS_API_THREADS: \"12x\" is not");
-    reset_env(NULL);
-    setenv("CALLSTATS_HTTP_RETRIES", "-1", 1);
-    expect_error(CS_ROLE_WORKER, "CALLSTATS_HTTP_RETRIES: \"-1\"");
-    reset_env(NULL);
-    setenv("CALLSTATS_LOG_LEVEL", "loud", 1);
-    expect_error(CS_ROLE_API, "CALLSTATS_LOG_LEVEL: \"loud\"");
+    const struct {
+        const char *variable, *value;
+        enum cs_role role;
+        const char *error; /* how the error starts */
+    } cases[] = {
+        {"CALLSTATS_LISTEN", "localhost", CS_ROLE_API,
+         "CALLSTATS_LISTEN: \"localhost\" is not"},
+        {"CALLSTATS_LISTEN", "127.0.0.1:70000", CS_ROLE_API,
+         "CALLSTATS_LISTEN: \"127.0.0.1:70000\""},
+        {"CALLSTATS_TZ", "Asia/Beijing", CS_ROLE_API,
+         "CALLSTATS_TZ: unknown time zone"},
+        {"GUANKE_BASE_URL", "ftp://example", CS_ROLE_WORKER,
+         "GUANKE_BASE_URL: \"ftp://example\""},
+        {"GUANKE_BASE_URL", "http://", CS_ROLE_WORKER,
+         "GUANKE_BASE_URL: \"http://\" is not"},
+        {"DATABASE_URL", "host=/tmp bogus_option=1", CS_ROLE_API,
+         "DATABASE_URL: not a libpq connection"},
+        {"CALLSTATS_API_THREADS", "12x", CS_ROLE_API,
+         "CALLSTATS_API_THREADS: \"12x\" is not"},
+        {"CALLSTATS_HTTP_RETRIES", "-1", CS_ROLE_WORKER,
+         "CALLSTATS_HTTP_RETRIES: \"-1\""},
+        {"CALLSTATS_LOG_LEVEL", "loud", CS_ROLE_API,
+         "CALLSTATS_LOG_LEVEL: \"loud\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        reset_env(NULL);
+        setenv(cases[i].variable, cases[i].value, 1);
+        expect_error(cases[i].role, cases[i].error);
+    }
 }
 
 /* libpq's own message would quote the password; ours does not. */
