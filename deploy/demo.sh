@@ -37,22 +37,30 @@ stop_all() {
     say "stopping"
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    "$top/deploy/pg-private.sh" stop "$demo/pg"
+    "$top/deploy/pg-private.sh" stop "$pgdir"
     rm -f "$lock"
-    say "stopped; the database stays in $demo/pg for the next run" \
-        "(rm -rf $demo to start afresh)"
+    say "stopped; the database stays in $pgdir for the next run" \
+        "(rm -rf $pgdir to start afresh)"
 }
 
 for b in callstats-worker callstats-api callstats-sim; do
     [ -x "$bin/$b" ] || { say "$bin/$b is missing: run make demo"; exit 1; }
 done
 
+# As root the cluster runs as "postgres", which must reach its folder;
+# under a folder closed to others (/root, say) it lives in /var/tmp.
+pgdir=$demo/pg
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$demo"; then
+    pgdir=/var/tmp/callstats-demo-$(printf '%s' "$top" | cksum | cut -d' ' -f1)
+    say "user postgres cannot reach $demo; the database lives in $pgdir"
+fi
+
 trap on_signal INT TERM
 trap stop_all EXIT
 first_run=yes
-[ -f "$demo/pg/data/PG_VERSION" ] && first_run=no
-db=$("$top/deploy/pg-private.sh" start "$demo/pg")
-say "PostgreSQL running, socket in $demo/pg"
+[ -f "$pgdir/data/PG_VERSION" ] && first_run=no
+db=$("$top/deploy/pg-private.sh" start "$pgdir")
+say "PostgreSQL running, socket in $pgdir"
 
 sim_port=$(free_port 18480)
 mark=$(log_end "$demo/sim.log")
@@ -69,7 +77,7 @@ export CALLSTATS_INTERNAL_ACCOUNTS=admin
 export CALLSTATS_TZ=${CALLSTATS_TZ:-Asia/Shanghai}
 
 "$bin/callstats-worker" migrate
-reader=$("$top/deploy/pg-private.sh" api-role "$demo/pg")
+reader=$("$top/deploy/pg-private.sh" api-role "$pgdir")
 
 # The last 31 days: all of them the first time; later, from the first day
 # of those that is not synced (at most 3 days back), so no gap is left.

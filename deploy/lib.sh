@@ -33,3 +33,19 @@ wait_for() {
     tail -n 20 "$file" >&2
     return 1
 }
+
+# Prints a new scratch folder for a test run, named after $2, under the
+# project's tests/tmp ($1 is the project's top folder). As root the private
+# PostgreSQL runs as "postgres", which must be able to reach the folder:
+# where the project lies under a folder closed to others (/root, say), the
+# scratch folder is made under /tmp instead.
+scratch_dir() {
+    local top=$1 name=$2 base=$1/tests/tmp dir
+    mkdir -p "$base"
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$base"; then
+        base=/tmp
+    fi
+    dir=$(mktemp -d "$base/callstats-$name.XXXXXX")
+    chmod 755 "$dir"
+    echo "$dir"
+}

@@ -9,9 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$top/deploy/lib.sh"
 bin=$(cd "${1:-$top/bin}" && pwd)
-mkdir -p "$top/tests/tmp"
-work=$(mktemp -d "$top/tests/tmp/bench.XXXXXX")
-chmod 755 "$work"
+work=$(scratch_dir "$top" bench)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

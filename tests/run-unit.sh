@@ -10,9 +10,9 @@ failed=0
 binaries=0
 log=$(mktemp)
 top=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$top/tests/tmp"
-pg=$(mktemp -d "$top/tests/tmp/unit-pg.XXXXXX")
-chmod 755 "$pg"
+# shellcheck source=deploy/lib.sh
+. "$top/deploy/lib.sh"
+pg=$(scratch_dir "$top" unit-pg)
 cleanup() {
     "$top/deploy/pg-private.sh" stop "$pg"
     rm -rf "$log" "$pg"

@@ -11,9 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$top/deploy/lib.sh"
 
-mkdir -p "$top/tests/tmp"
-work=$(mktemp -d "$top/tests/tmp/it.XXXXXX")
-chmod 755 "$work"
+work=$(scratch_dir "$top" it)
 pids=()
 
 cleanup() {
