@@ -14,7 +14,9 @@
 #include "log.h"
 #include "signals.h"
 
-#define MAX_BODY_BYTES     (512L * 1024 * 1024)
+/* A page of 1000 records is about 1 MB; a body of many times that is no
+ * page, and parsing it would take gigabytes. */
+#define MAX_BODY_BYTES     (64L * 1024 * 1024)
 #define CODE_OK            200
 #define CODE_TOKEN_INVALID 1000001
 #define CODE_TOKEN_EXPIRED 1000002
