@@ -136,7 +136,8 @@ bool api_param_month(const char *query, cs_day *first_day,
     if (cs_month_parse(value, first_day))
         return true;
     api_quote_value(value, quoted, sizeof(quoted));
-    api_error_set(err, 400, "invalid_month",
-                  "month \"%s\" is not a month as YYYY-MM (01 to 12)", quoted);
+    api_error_set(
+        err, 400, "invalid_month",
+        "month \"%s\" is not a month as YYYY-MM (01 to 12, from 1900)", quoted);
     return false;
 }

@@ -1,6 +1,7 @@
 /* Reads and checks the environment described in docs/configuration.md. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -88,24 +89,47 @@ static bool env_int(const char *name, int fallback, int min, int max, int *out,
     return true;
 }
 
+/* Splits "address:port"; an IPv6 address is written in brackets, as in
+ * "[::1]:8080". The address must be a numeric IPv4 or IPv6 address. */
+static bool split_listen(char *text, char **host, long *port)
+{
+    char *colon = strrchr(text, ':');
+    char *end = NULL;
+    if (colon == NULL || colon == text)
+        return false;
+    *port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || *port < 1 || *port > 65535)
+        return false;
+    *colon = '\0';
+    *host = text;
+    size_t len = strlen(text);
+    if (text[0] == '[' && len > 2 && text[len - 1] == ']') {
+        text[len - 1] = '\0';
+        *host = text + 1;
+    }
+    unsigned char addr[sizeof(struct in6_addr)];
+    return inet_pton(strchr(*host, ':') ? AF_INET6 : AF_INET, *host, addr) == 1;
+}
+
 static bool parse_listen(struct cs_config *cfg, char *err, size_t errlen)
 {
     char *text = env_copy("CALLSTATS_LISTEN", DEFAULT_LISTEN);
-    char *colon = strrchr(text, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (colon == NULL || colon == text || end == colon + 1 || *end != '\0' ||
-        port < 1 || port > 65535) {
+    char *copy = strdup(text);
+    char *host = NULL;
+    long port = 0;
+    if (!split_listen(copy, &host, &port)) {
         snprintf(err, errlen,
-                 "CALLSTATS_LISTEN: \"%s\" is not address:port "
-                 "(for example 127.0.0.1:8080)",
+                 "CALLSTATS_LISTEN: \"%s\" is not address:port with a "
+                 "numeric address (for example 127.0.0.1:8080 or [::1]:8080)",
                  text);
         free(text);
+        free(copy);
         return false;
     }
-    *colon = '\0';
-    cfg->listen_host = text;
+    cfg->listen_host = strdup(host);
     cfg->listen_port = (int)port;
+    free(text);
+    free(copy);
     return true;
 }
 
@@ -114,7 +138,8 @@ static bool check_url(const char *name, const char *url, char *err,
 {
     const char *host = strstr(url, "://");
     if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-        host[3] == '\0' || host[3] == '/' || host[3] == ':') {
+        host[3] == '\0' || host[3] == '/' || host[3] == ':' ||
+        strpbrk(url, " \t\r\n") != NULL) {
         snprintf(err, errlen,
                  "%s: \"%s\" is not an http:// or https:// URL with a host",
                  name, url);

@@ -1,7 +1,7 @@
 /*
  * Configuration from the environment (so systemd's EnvironmentFile works),
  * shared by the worker and the API. docs/configuration.md lists every
- * variable; tests/unit/test_config.c checks that it does.
+ * variable; tests/check-docs.sh checks that it does.
  */
 #ifndef CS_CONFIG_H
 #define CS_CONFIG_H

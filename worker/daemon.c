@@ -91,16 +91,14 @@ int daemon_run(const struct cs_config *cfg)
     if (up == NULL)
         return 1;
     struct daysync ds = {cfg, up, NULL};
-    int status = 0;
-    if (daysync_connect(&ds, &err) && !migrate_check(ds.conn, &err)) {
-        status = 1;
-        goto done;
-    }
+    /* A database that is down or not yet migrated at start is not fatal:
+     * each job connects again, checks the schema and reports. */
+    if (!daysync_connect(&ds, &err))
+        cs_warn("database not ready at start: each job will try again");
     cs_info("callstats-worker ready");
     schedule_loop(&ds);
-done:
     daysync_close(&ds);
     upstream_free(up);
-    cs_info("callstats-worker exiting status=%d", status);
-    return status;
+    cs_info("callstats-worker exiting status=0");
+    return 0;
 }

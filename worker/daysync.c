@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "migrate.h"
 #include "records.h"
 #include "signals.h"
 #include "stats.h"
@@ -49,6 +50,12 @@ bool daysync_connect(struct daysync *ds, struct werr *err)
                     "SET lock_timeout = '120s'")) {
         daysync_close(ds);
         return werr_set(err, "database session could not be set up");
+    }
+    /* Every new connection checks the schema: a database that came up
+     * after the worker started may not have been migrated. */
+    if (!migrate_check(ds->conn, err)) {
+        daysync_close(ds);
+        return false;
     }
     sig_watch_connection(ds->conn);
     return true;

@@ -152,7 +152,8 @@ static void test_month(void **state)
     assert_int_equal(first, cs_date_from_ymd(2025, 10, 1));
     assert_false(api_param_month("month=2025-13", &first, &err));
     expect_error(&err, "invalid_month",
-                 "month \"2025-13\" is not a month as YYYY-MM (01 to 12)");
+                 "month \"2025-13\" is not a month as YYYY-MM (01 to 12, from "
+                 "1900)");
     assert_false(api_param_month("month=2025-10-01", &first, &err));
     assert_string_equal(err.code, "invalid_month");
     assert_false(api_param_month("", &first, &err));

@@ -109,6 +109,18 @@ static void test_missing_values_are_named(void **state)
     expect_error(CS_ROLE_WORKER, "GUANKE_USERNAME: not set, and neither");
 }
 
+static void test_listen_on_ipv6(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    setenv("CALLSTATS_LISTEN", "[::1]:18961", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_API, err, sizeof(err)));
+    assert_string_equal(cfg.listen_host, "::1");
+    assert_int_equal(cfg.listen_port, 18961);
+    cs_config_free(&cfg);
+}
+
 static void test_secret_alone_is_enough(void **state)
 {
     (void)state;
@@ -135,6 +147,10 @@ static void test_malformed_values_are_named(void **state)
          "CALLSTATS_LISTEN: \"localhost\" is not"},
         {"CALLSTATS_LISTEN", "127.0.0.1:70000", CS_ROLE_API,
          "CALLSTATS_LISTEN: \"127.0.0.1:70000\""},
+        {"CALLSTATS_LISTEN", "notanip:8080", CS_ROLE_API,
+         "CALLSTATS_LISTEN: \"notanip:8080\" is not"},
+        {"GUANKE_BASE_URL", "http://x y", CS_ROLE_WORKER,
+         "GUANKE_BASE_URL: \"http://x y\" is not"},
         {"CALLSTATS_TZ", "Asia/Beijing", CS_ROLE_API,
          "CALLSTATS_TZ: unknown time zone"},
         {"GUANKE_BASE_URL", "ftp://example", CS_ROLE_WORKER,
@@ -219,6 +235,7 @@ int main(void)
         cmocka_unit_test_setup(test_api_defaults_need_no_upstream, reset_env),
         cmocka_unit_test_setup(test_missing_values_are_named, reset_env),
         cmocka_unit_test_setup(test_secret_alone_is_enough, reset_env),
+        cmocka_unit_test_setup(test_listen_on_ipv6, reset_env),
         cmocka_unit_test_setup(test_malformed_values_are_named, reset_env),
         cmocka_unit_test_setup(test_a_label_cannot_be_both_kinds, reset_env),
         cmocka_unit_test_setup(test_bad_database_url_is_not_echoed, reset_env),
