@@ -57,6 +57,7 @@ void api_totals_compute(const struct api_day *days, size_t n, cs_day today,
     for (size_t i = 0; i < n; i++) {
         const struct api_day *d = &days[i];
         if (d->stats_synced) {
+            totals->stats_days++;
             totals->calls_dialled += d->calls_dialled;
             totals->calls_answered += d->calls_answered;
             totals->success_orders += d->success_orders;
@@ -64,6 +65,7 @@ void api_totals_compute(const struct api_day *days, size_t n, cs_day today,
                 totals->working_days++;
         }
         if (d->calls_synced) {
+            totals->calls_days++;
             totals->grade_9 += d->grade_9;
             totals->grade_1 += d->grade_1;
         }
@@ -130,14 +132,15 @@ static json_t *average_json(long long sum, int working_days)
 
 json_t *api_totals_json(const struct api_totals *t)
 {
+    bool s = t->stats_days > 0, c = t->calls_days > 0;
     return json_pack(
-        "{s:i, s:i, s:I, s:I, s:o, s:I, s:I, s:I, s:o, s:i, s:o, s:o, s:o}",
+        "{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
         "days", t->days, "synced_days", t->synced_days, "calls_dialled",
-        (json_int_t)t->calls_dialled, "calls_answered",
-        (json_int_t)t->calls_answered, "answer_rate",
+        count_json(s, t->calls_dialled), "calls_answered",
+        count_json(s, t->calls_answered), "answer_rate",
         rate_json(t->calls_answered, t->calls_dialled), "success_orders",
-        (json_int_t)t->success_orders, "grade_9", (json_int_t)t->grade_9,
-        "grade_1", (json_int_t)t->grade_1, "success_rate",
+        count_json(s, t->success_orders), "grade_9", count_json(c, t->grade_9),
+        "grade_1", count_json(c, t->grade_1), "success_rate",
         rate_json(t->success_orders, t->calls_answered), "working_days",
         t->working_days, "avg_calls_dialled",
         average_json(t->calls_dialled, t->working_days), "avg_calls_answered",

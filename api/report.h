@@ -30,10 +30,13 @@ struct api_day {
 };
 
 /* Sums over a list of days: the stats figures over the days whose stats
- * are synced, the grade figures over the days whose calls are synced. */
+ * are synced, the grade figures over the days whose calls are synced; in
+ * JSON a sum over no synced day is null, not 0. */
 struct api_totals {
     int days;
     int synced_days;  /* days with both sources synced */
+    int stats_days;   /* days whose statistics are synced */
+    int calls_days;   /* days whose call records are synced */
     int working_days; /* days up to today with calls_dialled > 0 */
     long long calls_dialled;
     long long calls_answered;

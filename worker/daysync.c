@@ -81,15 +81,17 @@ bool daysync_check_total(int64_t total, int64_t highest, int64_t fetched,
                          int page, struct werr *err)
 {
     if (total < 0)
-        return werr_set(err, "page %d: totalCount %lld is negative", page,
-                        (long long)total);
+        return werr_set(err,
+                        "upstream totalCount is negative page=%d total=%lld",
+                        page, (long long)total);
     if (total < highest)
-        return werr_set(err, "page %d: totalCount fell from %lld to %lld", page,
-                        (long long)highest, (long long)total);
+        return werr_set(err,
+                        "upstream totalCount fell page=%d from=%lld to=%lld",
+                        page, (long long)highest, (long long)total);
     if (fetched > total)
         return werr_set(err,
-                        "page %d: %lld records delivered, more than "
-                        "totalCount %lld",
+                        "upstream delivered more records than its totalCount "
+                        "page=%d records=%lld total=%lld",
                         page, (long long)fetched, (long long)total);
     return true;
 }
@@ -105,8 +107,8 @@ bool daysync_check_day(const struct rec_list *list, size_t from, cs_day day,
         int64_t t = list->items[i].call_time;
         if (t != 0 && (t < start || t >= start + 86400))
             return werr_set(err,
-                            "page %d: record id=%s has call time %lld, "
-                            "outside the day asked for",
+                            "upstream record outside the day asked for "
+                            "page=%d id=%s call_time=%lld",
                             page, rec_text(&list->items[i], REC_ID),
                             (long long)t);
     }

@@ -196,6 +196,20 @@ static void test_totals_empty(void **state)
                      0);
     assert_true(json_is_null(json_object_get(json, "answer_rate")));
     assert_true(json_is_null(json_object_get(json, "avg_calls_dialled")));
+    /* Nothing synced: the sums are unknown, not zero. */
+    assert_true(json_is_null(json_object_get(json, "calls_dialled")));
+    assert_true(json_is_null(json_object_get(json, "success_orders")));
+    assert_true(json_is_null(json_object_get(json, "grade_9")));
+    json_decref(json);
+
+    /* Statistics synced, call records not: grade sums stay unknown. */
+    day.stats_synced = true;
+    day.calls_dialled = 100;
+    api_totals_compute(&day, 1, day.date, &t);
+    json = api_totals_json(&t);
+    assert_int_equal(json_integer_value(json_object_get(json, "calls_dialled")),
+                     100);
+    assert_true(json_is_null(json_object_get(json, "grade_1")));
     json_decref(json);
 }
 

@@ -29,7 +29,7 @@ static void total_may_grow_but_not_shrink(void **state)
     assert_true(daysync_check_total(2600, 2600, 2600, 3, &err));
     assert_true(daysync_check_total(0, 0, 0, 1, &err)); /* a day off */
     assert_false(daysync_check_total(1500, 2500, 2000, 2, &err));
-    expect_message(&err, "page 2: totalCount fell from 2500 to 1500");
+    expect_message(&err, "upstream totalCount fell page=2 from=2500 to=1500");
 }
 
 static void total_below_delivered_or_negative_is_refused(void **state)
@@ -37,11 +37,12 @@ static void total_below_delivered_or_negative_is_refused(void **state)
     (void)state;
     struct werr err = {{0}};
     assert_false(daysync_check_total(-1, 0, 1000, 1, &err));
-    expect_message(&err, "page 1: totalCount -1 is negative");
+    expect_message(&err, "upstream totalCount is negative page=1 total=-1");
     assert_false(daysync_check_total(0, 0, 1000, 1, &err));
-    expect_message(&err, "1000 records delivered, more than totalCount 0");
+    expect_message(
+        &err, "more records than its totalCount page=1 records=1000 total=0");
     assert_false(daysync_check_total(10, 0, 1000, 1, &err));
-    expect_message(&err, "more than totalCount 10");
+    expect_message(&err, "records=1000 total=10");
 }
 
 static void parse_one(struct rec_list *list, const char *json)
@@ -71,9 +72,11 @@ static void records_of_another_day_are_refused(void **state)
                      "{\"id\": 4, \"callTime\": 1760630400},"
                      "{\"id\": 5, \"callTime\": 1760543999}]}");
     assert_false(daysync_check_day(&list, 0, day - 1, 1, &err));
-    expect_message(&err, "page 1: record id=1 has call time 1760544000");
+    expect_message(
+        &err, "outside the day asked for page=1 id=1 call_time=1760544000");
     assert_false(daysync_check_day(&list, 3, day, 2, &err));
-    expect_message(&err, "page 2: record id=4 has call time 1760630400");
+    expect_message(
+        &err, "outside the day asked for page=2 id=4 call_time=1760630400");
     rec_list_free(&list);
 }
 
