@@ -1,9 +1,13 @@
 /* The API's one query over the worker's tables (see store.h). */
 #include "store.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -123,16 +127,55 @@ static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
     return true;
 }
 
+/* How long a statement may take before its connection is given up: the
+ * server's statement_timeout (5 s) plus time for its answer to arrive. A
+ * server that does not answer at all (a frozen host) is not waited for. */
+#define QUERY_DEADLINE_MS 7000
+
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000L +
+           (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+/* Waits for the answer of a statement sent; past the deadline the
+ * connection is shut, so that it reads as broken and is reopened. */
+static void await_answer(PGconn *conn, bool *timed_out)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (PQisBusy(conn)) {
+        long left = QUERY_DEADLINE_MS - ms_since(&start);
+        if (left <= 0) {
+            *timed_out = true;
+            shutdown(PQsocket(conn), SHUT_RDWR);
+            return;
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        if ((poll(&pfd, 1, (int)left) < 0 && errno != EINTR) ||
+            !PQconsumeInput(conn))
+            return;
+    }
+}
+
 /* Runs the statement; NULL on failure, for the caller to log. */
 static PGresult *run_read_days(PGconn *conn, const char *dates,
-                               const char *accounts)
+                               const char *accounts, bool *timed_out)
 {
     const char *params[2] = {dates, accounts};
-    PGresult *res =
-        PQexecParams(conn, read_days_sql, 2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
-        return res;
-    PQclear(res);
+    if (!PQsendQueryParams(conn, read_days_sql, 2, NULL, params, NULL, NULL, 0))
+        return NULL;
+    await_answer(conn, timed_out);
+    PGresult *res, *last = NULL;
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    if (PQresultStatus(last) == PGRES_TUPLES_OK)
+        return last;
+    PQclear(last);
     return NULL;
 }
 
@@ -149,7 +192,14 @@ static bool query_days(struct api_lease *lease, const char *dates,
                        const char *accounts, const cs_day *days, size_t n,
                        struct api_day *out, enum api_store_failure *why)
 {
-    PGresult *res = run_read_days(lease->conn, dates, accounts);
+    bool timed_out = false;
+    PGresult *res = run_read_days(lease->conn, dates, accounts, &timed_out);
+    if (timed_out) {
+        cs_error("database did not answer within %d ms what=read_days",
+                 QUERY_DEADLINE_MS);
+        *why = API_STORE_UNAVAILABLE;
+        return false;
+    }
     if (res == NULL && PQstatus(lease->conn) != CONNECTION_OK) {
         log_failure(lease->conn, CS_LOG_WARN,
                     "database connection lost, reconnecting");
@@ -157,7 +207,7 @@ static bool query_days(struct api_lease *lease, const char *dates,
             *why = API_STORE_UNAVAILABLE;
             return false;
         }
-        res = run_read_days(lease->conn, dates, accounts);
+        res = run_read_days(lease->conn, dates, accounts, &timed_out);
     }
     if (res == NULL) {
         log_failure(lease->conn, CS_LOG_ERROR, "statement failed");

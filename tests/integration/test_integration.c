@@ -955,6 +955,46 @@ static void test_stop_answers_requests_in_flight(void **state)
     assert_int_equal(wait_exit(api), 0);
 }
 
+/* Signals every server process of the API's connections. */
+static void signal_api_backends(int sig)
+{
+    PGconn *conn = PQconnectdb(it.db);
+    PGresult *res = PQexec(conn, "SELECT pid FROM pg_stat_activity WHERE "
+                                 "application_name = 'callstats-api'");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_true(PQntuples(res) > 0);
+    for (int i = 0; i < PQntuples(res); i++)
+        kill((pid_t)atoi(PQgetvalue(res, i, 0)), sig);
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* A database server that stops answering (a frozen host) is not waited
+ * for: the request gets 503 at the query deadline, before the client's own
+ * time-out (30 s) would end it, and the next one,
+ * once the server is back, gets its figures on a new connection. */
+static void test_frozen_database_gives_503(void **state)
+{
+    (void)state;
+    char url[64];
+    pid_t api;
+    start_api("api-frozen", it.ports[1], it.reader_db, &api);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[1]);
+    long status;
+    free(http_get(url, "/api/stats/month?month=2025-10", &status, NULL));
+    assert_int_equal(status, 200);
+    signal_api_backends(SIGSTOP);
+    char *body = http_get(url, "/api/stats/month?month=2025-10", &status, NULL);
+    signal_api_backends(SIGCONT);
+    assert_int_equal(status, 503);
+    assert_non_null(strstr(body, "database_unavailable"));
+    free(body);
+    free(http_get(url, "/api/stats/month?month=2025-10", &status, NULL));
+    assert_int_equal(status, 200);
+    kill(api, SIGTERM);
+    assert_int_equal(wait_exit(api), 0);
+}
+
 static void test_daemon_stops_cleanly_on_sigterm(void **state)
 {
     (void)state;
@@ -1020,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_failed_sync_keeps_the_old_day),
         cmocka_unit_test(test_database_down_gives_503),
         cmocka_unit_test(test_stop_answers_requests_in_flight),
+        cmocka_unit_test(test_frozen_database_gives_503),
         cmocka_unit_test(test_daemon_stops_cleanly_on_sigterm),
     };
     int failed =
