@@ -150,9 +150,9 @@ static char *output_of(const char *name, const char *ext)
     return read_whole(path);
 }
 
-/* Runs the worker against the simulator at sim_url with args. */
-static int worker(const char *name, const char *sim_url,
-                  const char *const extra_env[], char *const args[])
+/* Starts the worker against the simulator at sim_url with args. */
+static pid_t start_worker(const char *name, const char *sim_url,
+                          const char *const extra_env[], char *const args[])
 {
     char exe[512], db[600], base[128];
     snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
@@ -173,7 +173,14 @@ static int worker(const char *name, const char *sim_url,
     for (size_t i = 0; args[i]; i++)
         argv[a++] = args[i];
     argv[a] = NULL;
-    return run(name, argv, env);
+    return spawn(name, argv, env);
+}
+
+/* Runs the worker to its end; returns its exit status. */
+static int worker(const char *name, const char *sim_url,
+                  const char *const extra_env[], char *const args[])
+{
+    return wait_exit(start_worker(name, sim_url, extra_env, args));
 }
 
 static int sync_days(const char *name, const char *sim_url, const char *from,
@@ -841,16 +848,9 @@ static void test_faulty_upstream_ends_with_same_figures(void **state)
 static void test_two_syncs_of_one_day_take_turns(void **state)
 {
     (void)state;
-    char exe[512], db[600], base[128];
-    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
-    snprintf(db, sizeof(db), "DATABASE_URL=%s", it.db);
-    snprintf(base, sizeof(base), "GUANKE_BASE_URL=%s", it.sim_url);
-    const char *env[] = {db, base, "GUANKE_USERNAME=demo",
-                         "GUANKE_PASSWORD=demo-password", NULL};
-    char *argv[] = {exe,    "sync",       "--from", "2025-10-07",
-                    "--to", "2025-10-07", NULL};
-    pid_t a = spawn("sync-twin-a", argv, env);
-    pid_t b = spawn("sync-twin-b", argv, env);
+    char *args[] = {"sync", "--from", "2025-10-07", "--to", "2025-10-07", NULL};
+    pid_t a = start_worker("sync-twin-a", it.sim_url, NULL, args);
+    pid_t b = start_worker("sync-twin-b", it.sim_url, NULL, args);
     assert_int_equal(wait_exit(a), 0);
     assert_int_equal(wait_exit(b), 0);
     json_t *t = truth("2025-10-07");
@@ -998,14 +998,8 @@ static void test_frozen_database_gives_503(void **state)
 static void test_daemon_stops_cleanly_on_sigterm(void **state)
 {
     (void)state;
-    char exe[512], db[600], base[128];
-    snprintf(exe, sizeof(exe), "%s/callstats-worker", it.bin);
-    snprintf(db, sizeof(db), "DATABASE_URL=%s", it.db);
-    snprintf(base, sizeof(base), "GUANKE_BASE_URL=%s", it.sim_url);
-    const char *env[] = {db, base, "GUANKE_USERNAME=demo",
-                         "GUANKE_PASSWORD=demo-password", NULL};
-    char *argv[] = {exe, "run", NULL};
-    pid_t pid = spawn("daemon", argv, env);
+    char *args[] = {"run", NULL};
+    pid_t pid = start_worker("daemon", it.sim_url, NULL, args);
     assert_true(wait_log("daemon", "callstats-worker ready"));
     kill(pid, SIGTERM);
     assert_int_equal(wait_exit(pid), 0);
