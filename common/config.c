@@ -196,6 +196,14 @@ static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
     return env_int("CALLSTATS_HTTP_TIMEOUT", 60, 1, 3600, &cfg->http_timeout,
                    err, errlen) &&
            env_int("CALLSTATS_HTTP_RETRIES", 5, 0, 100, &cfg->http_retries, err,
+                   errlen) &&
+           env_int("CALLSTATS_PAGES_IN_FLIGHT", 2, 1, 16, &cfg->pages_in_flight,
+                   err, errlen) &&
+           env_int("CALLSTATS_RUN_DEADLINE", 1800, 10, 86400,
+                   &cfg->run_deadline, err, errlen) &&
+           env_int("CALLSTATS_TODAY_LOOKBACK", 900, 0, 86400,
+                   &cfg->today_lookback, err, errlen) &&
+           env_int("CALLSTATS_SLOT_OFFSET", -1, 0, 59, &cfg->slot_offset, err,
                    errlen);
 }
 

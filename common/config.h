@@ -38,6 +38,10 @@ struct cs_config {
     int api_db_connections; /* CALLSTATS_API_DB_CONNECTIONS */
     int http_timeout;       /* CALLSTATS_HTTP_TIMEOUT, seconds */
     int http_retries;       /* CALLSTATS_HTTP_RETRIES */
+    int pages_in_flight;    /* CALLSTATS_PAGES_IN_FLIGHT */
+    int run_deadline;       /* CALLSTATS_RUN_DEADLINE, seconds */
+    int today_lookback;     /* CALLSTATS_TODAY_LOOKBACK, seconds */
+    int slot_offset;        /* CALLSTATS_SLOT_OFFSET, seconds; -1: derived */
     struct cs_list internal_accounts; /* CALLSTATS_INTERNAL_ACCOUNTS */
     struct cs_list grade_9;           /* CALLSTATS_GRADE_9 */
     struct cs_list grade_1;           /* CALLSTATS_GRADE_1 */

@@ -1,104 +1,379 @@
-/* The worker daemon: wakes every minute, runs what the schedule says is
- * due, one day of one source at a time (see daemon.h). */
+/* The worker daemon: leadership, then the job table (see daemon.h). */
 #include "daemon.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daysync.h"
+#include "db.h"
 #include "log.h"
-#include "migrate.h"
-#include "schedule.h"
+#include "notify.h"
+#include "runs.h"
 #include "signals.h"
 #include "upstream.h"
 #include "version.h"
 
-/* Minutes looked back for ticks missed while a job ran; each missed tick
- * is merged into one plan, so nothing runs twice. Longer gaps (a host
- * suspended for hours) are the catch-up issue's to handle. */
-#define MAX_MISSED_MINUTES 120
+/* A follower asks for leadership this often; a leader that dies is
+ * replaced within about this long. */
+#define LEAD_POLL_MS 2000
+/* The scheduler wakes at least this often: to prove it lives (heartbeat,
+ * watchdog), to notice a stop or a clock that jumped. */
+#define LOOP_MAX_SLEEP_MS 5000L
+/* Reconnecting to a database that is down: 1 s, doubling, at most 30 s. */
+#define RECONNECT_FIRST_MS 1000L
+#define RECONNECT_MAX_MS   30000L
+/* A failed slot is tried again after 1 min, doubling, at most 15 min,
+ * unless a newer slot of its job comes first. */
+#define RETRY_FIRST_S  60L
+#define RETRY_MAX_S    900L
+#define KEEP_RUNS_DAYS 90
+/* Slots that fell due during a run are recorded as skipped, at most this
+ * many (a run is bounded by its deadline anyway). */
+#define MAX_SKIPPED 1440
 
-static void run_plan(struct daysync *ds, const struct sched_plan *plan)
+struct job_state {
+    time_t done;        /* the latest slot succeeded or skipped */
+    time_t failed_slot; /* the slot that failed last, or -1 */
+    int failures;       /* of failed_slot, in a row */
+    double retry_at;    /* monotonic seconds before which it waits */
+};
+
+struct daemon {
+    const struct cs_config *cfg;
+    const struct sched_table *jobs;
+    struct upstream *up;
+    struct daysync ds;
+    PGconn *lead; /* the leader's own connection, holding its lock */
+    char worker[160];
+    int offset; /* seconds after its slot that a run starts */
+    struct job_state state[SCHED_MAX_JOBS];
+    cs_day reported; /* the day missing days were last reported */
+};
+
+static double mono_now(void)
 {
-    size_t failed = 0, done = 0;
-    if (plan->count == 0)
-        return;
-    for (size_t i = 0; i < plan->count; i++) {
-        const struct sched_task *t = &plan->tasks[i];
-        struct daysync_result res;
-        if (sig_stop_requested())
-            return;
-        if (!daysync_run(ds, t->day, t->source, &res))
-            failed++;
-        done++;
-    }
-    cs_info("jobs finished tasks=%zu failed=%zu", done, failed);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Adds the jobs due at the minute that starts at t. */
-static void plan_minute(struct sched_plan *plan, time_t t)
+static void format_slot(time_t slot, char *buf, size_t len)
 {
     struct tm tm;
-    struct sched_job jobs[SCHED_MAX_JOBS];
-    localtime_r(&t, &tm);
-    size_t n = sched_due(tm.tm_hour, tm.tm_min, jobs);
-    for (size_t i = 0; i < n; i++)
-        sched_plan_add(plan, &jobs[i], cs_day_of(t));
+    localtime_r(&slot, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
-static time_t minute_of(time_t t)
+static void close_lead(struct daemon *d)
 {
-    return t - ((t % 60) + 60) % 60;
+    PQfinish(d->lead);
+    d->lead = NULL;
 }
 
-static void schedule_loop(struct daysync *ds)
+/* The leader's connection: direct, never through a pooler, since the
+ * lock lives as long as the session. */
+static bool connect_lead(struct daemon *d)
 {
-    time_t last = minute_of(time(NULL)) - 60;
-    struct sched_plan plan = {.count = 0};
-    struct sched_job today = {0, 0, SCHED_BOTH};
-    sched_plan_add(&plan, &today, cs_today());
-    while (!sig_stop_requested()) {
-        time_t now = time(NULL), current = minute_of(now);
-        if (current < last) {
-            cs_warn("clock went back seconds=%lld",
-                    (long long)(last - current));
-            last = current - 60;
-        }
-        if (current > last) {
-            time_t from = last + 60;
-            if (current - from > MAX_MISSED_MINUTES * 60)
-                from = current - MAX_MISSED_MINUTES * 60;
-            for (time_t m = from; m <= current; m += 60)
-                plan_minute(&plan, m);
-            last = current;
-            run_plan(ds, &plan);
-            plan.count = 0;
+    d->lead =
+        cs_db_connect(d->cfg->database_url, "callstats-worker leader", false);
+    if (d->lead == NULL)
+        return false;
+    /* A leader whose network died must lose its lock within about a
+     * minute (the settings apply to TCP connections only). */
+    if (!cs_db_exec(d->lead, "set keepalives",
+                    "SET tcp_keepalives_idle = 10; "
+                    "SET tcp_keepalives_interval = 5; "
+                    "SET tcp_keepalives_count = 3")) {
+        close_lead(d);
+        return false;
+    }
+    return true;
+}
+
+static void report_missing(struct daemon *d)
+{
+    cs_day today = cs_today(), widest = 0, first, last;
+    if (d->reported == today)
+        return;
+    for (size_t i = 0; i < d->jobs->count; i++)
+        if (d->jobs->jobs[i].first < widest)
+            widest = d->jobs->jobs[i].first;
+    int n = runs_missing_days(d->lead, today + widest, &first, &last);
+    if (n < 0)
+        return;
+    d->reported = today;
+    (void)runs_prune(d->lead, KEEP_RUNS_DAYS);
+    if (n == 0)
+        return;
+    char f[CS_DATE_LEN], l[CS_DATE_LEN];
+    cs_date_format(first, f);
+    cs_date_format(last, l);
+    cs_warn("days lack a sync and are older than any job reaches first=%s "
+            "last=%s days=%d: backfill them with callstats-worker sync "
+            "--from %s --to %s",
+            f, l, n, f, l);
+}
+
+static bool load_state(struct daemon *d)
+{
+    for (size_t i = 0; i < d->jobs->count; i++) {
+        struct job_state *st = &d->state[i];
+        memset(st, 0, sizeof(*st));
+        st->failed_slot = (time_t)-1;
+        if (!runs_last_done(d->lead, d->jobs->jobs[i].name, &st->done))
+            return false;
+    }
+    return true;
+}
+
+/* The due job with the oldest slot; -1 when none is due. */
+static int due_job(const struct daemon *d, time_t now, time_t *slot)
+{
+    int found = -1;
+    double mono = mono_now();
+    for (size_t i = 0; i < d->jobs->count; i++) {
+        const struct job_state *st = &d->state[i];
+        time_t s = sched_latest_slot(&d->jobs->jobs[i], now - d->offset);
+        if (s == (time_t)-1 || s <= st->done)
             continue;
+        if (s == st->failed_slot && mono < st->retry_at)
+            continue;
+        if (found < 0 || s < *slot) {
+            found = (int)i;
+            *slot = s;
         }
-        (void)sig_sleep_ms((long)(current + 60 - now) * 1000);
+    }
+    return found;
+}
+
+/* Seconds until the next slot (after its offset) or a retry comes due. */
+static long next_wait_ms(const struct daemon *d, time_t now)
+{
+    long wait = LOOP_MAX_SLEEP_MS;
+    double mono = mono_now();
+    for (size_t i = 0; i < d->jobs->count; i++) {
+        const struct job_state *st = &d->state[i];
+        time_t next = sched_next_slot(&d->jobs->jobs[i], now - d->offset);
+        long ms = (long)(next + d->offset - now) * 1000;
+        if (st->failed_slot != (time_t)-1 && st->failed_slot > st->done)
+            ms = (long)((st->retry_at - mono) * 1000);
+        if (ms < wait)
+            wait = ms > 0 ? ms : 0;
+    }
+    return wait;
+}
+
+static bool still_leading(struct daemon *d)
+{
+    return d->lead != NULL && PQstatus(d->lead) == CONNECTION_OK &&
+           runs_heartbeat(d->lead, NULL);
+}
+
+/* Syncs one day of one source for a run; false when it failed. */
+static bool run_day(struct daemon *d, const struct sched_job *job, cs_day day,
+                    enum sched_source source, struct run_figures *f,
+                    struct werr *first)
+{
+    struct daysync_result res;
+    bool ok = job->incremental && day == cs_today()
+                  ? daysync_incremental(&d->ds, day, &res)
+                  : daysync_run(&d->ds, day, source, &res);
+    f->records += res.records;
+    f->inconsistent_days += res.inconsistent ? 1 : 0;
+    if (ok) {
+        f->days_written++;
+    } else {
+        f->days_failed++;
+        if (first->msg[0] == '\0')
+            *first = res.err;
+    }
+    return ok;
+}
+
+static void run_days(struct daemon *d, const struct sched_job *job, time_t slot,
+                     struct run_figures *f, struct werr *first)
+{
+    static const enum sched_source order[] = {SCHED_STATS, SCHED_CALLS};
+    cs_day from, to;
+    sched_days(job, slot, &from, &to);
+    for (cs_day day = from; day <= to; day++) {
+        for (int i = 0; i < 2; i++) {
+            if (!(job->sources & order[i]))
+                continue;
+            if (sig_stop_requested()) {
+                werr_stopped(first, "the run");
+                return;
+            }
+            if (!still_leading(d)) {
+                werr_set(first, "leadership lost: the leader's database "
+                                "connection failed");
+                return;
+            }
+            (void)run_day(d, job, day, order[i], f, first);
+        }
     }
 }
 
-int daemon_run(const struct cs_config *cfg)
+/* Slots of job that came due while its run went on are skipped. */
+static void skip_passed(struct daemon *d, size_t i, time_t slot)
 {
-    char host[256];
-    struct werr err = {{0}};
+    const struct sched_job *job = &d->jobs->jobs[i];
+    time_t now = time(NULL) - d->offset;
+    int skipped = 0;
+    for (time_t s = sched_next_slot(job, slot); s <= now;
+         s = sched_next_slot(job, s)) {
+        if (skipped == MAX_SKIPPED ||
+            !runs_skip(d->lead, job->name, s, d->worker,
+                       "the previous run was still going"))
+            break;
+        d->state[i].done = s;
+        skipped++;
+    }
+    if (skipped > 0)
+        cs_warn("slots skipped job=%s count=%d: the run took longer than "
+                "the interval",
+                job->name, skipped);
+}
+
+static void run_job(struct daemon *d, size_t i, time_t slot)
+{
+    const struct sched_job *job = &d->jobs->jobs[i];
+    struct job_state *st = &d->state[i];
+    struct run_figures f = {0};
+    struct werr first = {{0}};
+    struct upstream_counts before, after;
+    char when[40];
+    int64_t id;
+    format_slot(slot, when, sizeof(when));
+    if (!runs_start(d->lead, job->name, slot, d->worker, &id))
+        return; /* the loop's heartbeat finds out what is wrong */
+    (void)runs_heartbeat(d->lead, job->name);
+    notify_status("leading: running %s, slot %s", job->name, when);
+    double start = mono_now();
+    upstream_counts(d->up, &before);
+    upstream_set_deadline(d->up, d->cfg->run_deadline);
+    run_days(d, job, slot, &f, &first);
+    upstream_set_deadline(d->up, 0);
+    upstream_counts(d->up, &after);
+    f.requests = after.requests - before.requests;
+    f.retries = after.retries - before.retries;
+    bool ok = first.msg[0] == '\0';
+    if (!runs_finish(d->lead, id, &f, ok ? NULL : first.msg))
+        cs_warn("run not recorded job=%s slot=%s", job->name, when);
+    cs_log(ok ? CS_LOG_INFO : CS_LOG_WARN,
+           "run finished job=%s slot=%s status=%s days=%d days_failed=%d "
+           "records=%lld requests=%ld retries=%ld inconsistent=%d "
+           "seconds=%.1f",
+           job->name, when, ok ? "success" : "failed", f.days_written,
+           f.days_failed, (long long)f.records, f.requests, f.retries,
+           f.inconsistent_days, mono_now() - start);
+    if (ok) {
+        st->done = slot;
+        st->failures = 0;
+    } else {
+        st->failures = st->failed_slot == slot ? st->failures + 1 : 1;
+        st->failed_slot = slot;
+        long wait = RETRY_FIRST_S;
+        for (int k = 1; k < st->failures && wait < RETRY_MAX_S; k++)
+            wait *= 2;
+        st->retry_at =
+            mono_now() + (double)(wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
+    }
+    if (!sig_stop_requested())
+        skip_passed(d, i, slot);
+    notify_status("leading: idle");
+}
+
+/* Runs the job table while this worker leads. */
+static void lead(struct daemon *d)
+{
+    cs_info("leading the workers of this database worker=%s", d->worker);
+    if (!runs_take_over(d->lead, d->worker, CS_VERSION) || !load_state(d))
+        return;
+    notify_status("leading: idle");
+    while (!sig_stop_requested()) {
+        notify_alive();
+        if (!still_leading(d)) {
+            cs_warn("leadership lost: the leader's database connection "
+                    "failed");
+            return;
+        }
+        report_missing(d);
+        time_t now = time(NULL), slot = 0;
+        int i = due_job(d, now, &slot);
+        if (i >= 0) {
+            run_job(d, (size_t)i, slot);
+            continue;
+        }
+        (void)sig_sleep_ms(next_wait_ms(d, now));
+    }
+}
+
+static void follow(struct daemon *d)
+{
+    long backoff = RECONNECT_FIRST_MS;
+    bool waiting = false;
+    while (!sig_stop_requested()) {
+        notify_alive();
+        if (d->lead == NULL && !connect_lead(d)) {
+            notify_status("waiting for the database");
+            (void)sig_sleep_ms(backoff);
+            backoff =
+                backoff * 2 < RECONNECT_MAX_MS ? backoff * 2 : RECONNECT_MAX_MS;
+            continue;
+        }
+        backoff = RECONNECT_FIRST_MS;
+        if (runs_try_lead(d->lead)) {
+            waiting = false;
+            lead(d);
+            close_lead(d); /* releases the lock, if it is still held */
+            continue;
+        }
+        if (PQstatus(d->lead) != CONNECTION_OK) {
+            close_lead(d);
+            continue;
+        }
+        if (!waiting)
+            cs_info("another worker leads: waiting to take over");
+        waiting = true;
+        notify_status("waiting: another worker leads");
+        (void)sig_sleep_ms(LEAD_POLL_MS);
+    }
+}
+
+int daemon_run(const struct cs_config *cfg, const struct sched_table *jobs)
+{
+    char host[256], name[128];
+    struct daemon d;
+    memset(&d, 0, sizeof(d));
+    d.cfg = cfg;
+    d.jobs = jobs;
+    if (gethostname(name, sizeof(name)) != 0)
+        snprintf(name, sizeof(name), "unknown");
+    name[sizeof(name) - 1] = '\0';
+    snprintf(d.worker, sizeof(d.worker), "%s:%ld", name, (long)getpid());
+    d.offset =
+        cfg->slot_offset >= 0 ? cfg->slot_offset : sched_offset_from(name);
     cs_conninfo_host(cfg->database_url, host, sizeof(host));
-    cs_info("callstats-worker starting version=%s db=%s tz=%s retries=%d "
-            "timeout_s=%d",
-            CS_VERSION, host, cfg->tz, cfg->http_retries, cfg->http_timeout);
-    struct upstream *up = upstream_new(cfg);
-    if (up == NULL)
+    cs_info("callstats-worker starting version=%s curl=%s libpq=%d db=%s "
+            "tz=%s jobs=%zu slot_offset_s=%d pages_in_flight=%d",
+            CS_VERSION, curl_version_info(CURLVERSION_NOW)->version,
+            PQlibVersion(), host, cfg->tz, jobs->count, d.offset,
+            cfg->pages_in_flight);
+    d.up = upstream_new(cfg);
+    if (d.up == NULL)
         return 1;
-    struct daysync ds = {cfg, up, NULL};
-    /* A database that is down or not yet migrated at start is not fatal:
-     * each job connects again, checks the schema and reports. */
-    if (!daysync_connect(&ds, &err))
-        cs_warn("database not ready at start: each job will try again");
+    d.ds = (struct daysync){cfg, d.up, NULL};
     cs_info("callstats-worker ready");
-    schedule_loop(&ds);
-    daysync_close(&ds);
-    upstream_free(up);
+    notify_ready("started");
+    follow(&d);
+    notify_stopping();
+    close_lead(&d);
+    daysync_close(&d.ds);
+    upstream_free(d.up);
     cs_info("callstats-worker exiting status=0");
     return 0;
 }

@@ -1,6 +1,7 @@
 /* One day of one source, fetched whole and written at once (daysync.h). */
 #include "daysync.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,12 +13,19 @@
 #include "stats.h"
 #include "store.h"
 
-/* A day whose distinct records fall short of totalCount (records shifting
- * between pages while calls arrive) is fetched again, this many times in
- * all, before it fails. */
-#define CALLS_ATTEMPTS 3
+/* A listing that contradicts itself (short or empty pages, repeated
+ * pages, records shifting between pages, a totalCount that falls) is
+ * fetched again once before the day fails. */
+#define CALLS_ATTEMPTS 2
+#define LAST_SECOND    86399
 /* No day has this many pages; a guard against an endless listing. */
 #define MAX_PAGES 5000
+
+/* Seconds from .. to (0 .. 86399) of the platform's day. */
+struct window {
+    cs_day day;
+    int from, to;
+};
 
 const char *daysync_source_name(enum sched_source source)
 {
@@ -53,7 +61,7 @@ bool daysync_connect(struct daysync *ds, struct werr *err)
     }
     /* Every new connection checks the schema: a database that came up
      * after the worker started may not have been migrated. */
-    if (!migrate_check(ds->conn, err)) {
+    if (!migrate_check(ds->conn, err) || !store_window_table(ds->conn, err)) {
         daysync_close(ds);
         return false;
     }
@@ -115,58 +123,97 @@ bool daysync_check_day(const struct rec_list *list, size_t from, cs_day day,
     return true;
 }
 
-/* Pages through the day until the fetched count reaches totalCount (read
- * again from every page) or a page comes back empty. */
-static bool fetch_calls(struct daysync *ds, cs_day day, struct rec_list *list,
-                        int64_t *total, struct daysync_result *res)
+/* What a listing came to. */
+enum listing {
+    LISTING_OK,
+    LISTING_FAILED,       /* a request failed: res->err says why */
+    LISTING_INCONSISTENT, /* the upstream contradicted itself */
+};
+
+/* Checks one page against what its totalCount promised; false with err
+ * set when it holds fewer records than it must. */
+static bool check_page(size_t count, int64_t fetched, int64_t total, int page,
+                       struct werr *err)
+{
+    int64_t before = fetched - (int64_t)count;
+    if (count == 0 && before < total)
+        return werr_set(err,
+                        "upstream page empty where totalCount promised "
+                        "records page=%d fetched=%lld total=%lld",
+                        page, (long long)before, (long long)total);
+    if (count < UPSTREAM_PAGE_SIZE && fetched < total)
+        return werr_set(err,
+                        "upstream page shorter than promised page=%d "
+                        "records=%zu fetched=%lld total=%lld",
+                        page, count, (long long)fetched, (long long)total);
+    return true;
+}
+
+/* Pages through the window until the fetched count reaches totalCount
+ * (read again from every page). */
+static enum listing fetch_calls(struct daysync *ds, const struct window *w,
+                                struct rec_list *list, int64_t *total,
+                                struct daysync_result *res)
 {
     int64_t fetched = 0, highest = 0;
     for (int page = 1;; page++) {
         json_t *data = NULL;
         size_t count = 0;
-        if (sig_stop_requested())
-            return werr_stopped(&res->err, "the day before writing");
-        if (page > MAX_PAGES)
-            return werr_set(&res->err, "more than %d pages", MAX_PAGES);
-        if (!upstream_cdr_page(ds->up, day, page, &data, &res->err))
-            return false;
+        if (sig_stop_requested()) {
+            werr_stopped(&res->err, "the day before writing");
+            return LISTING_FAILED;
+        }
+        if (page > MAX_PAGES) {
+            werr_set(&res->err, "more than %d pages", MAX_PAGES);
+            return LISTING_FAILED;
+        }
+        if (!upstream_cdr_page(ds->up, w->day, w->from, w->to, page, &data,
+                               &res->err))
+            return LISTING_FAILED;
         size_t before = list->count;
-        bool ok = rec_parse_page(data, list, total, &count, &res->err) &&
-                  daysync_check_day(list, before, day, page, &res->err);
+        bool ok = rec_parse_page(data, list, total, &count, &res->err);
         json_decref(data);
         if (!ok)
-            return false;
+            return LISTING_FAILED;
         res->pages++;
         fetched += (int64_t)count;
-        if (!daysync_check_total(*total, highest, fetched, page, &res->err))
-            return false;
+        if (!daysync_check_day(list, before, w->day, page, &res->err) ||
+            !daysync_check_total(*total, highest, fetched, page, &res->err) ||
+            !check_page(count, fetched, *total, page, &res->err))
+            return LISTING_INCONSISTENT;
         highest = *total;
-        if (count == 0 || fetched >= *total)
+        if (fetched >= *total)
             break;
     }
     rec_dedupe(list);
-    return true;
+    return LISTING_OK;
 }
 
-static bool fetch_whole_day(struct daysync *ds, cs_day day,
-                            struct rec_list *list, int64_t *total,
-                            struct daysync_result *res)
+static bool fetch_window(struct daysync *ds, const struct window *w,
+                         struct rec_list *list, int64_t *total,
+                         struct daysync_result *res)
 {
     char date[CS_DATE_LEN];
-    cs_date_format(day, date);
+    cs_date_format(w->day, date);
     for (int attempt = 1;; attempt++) {
-        if (!fetch_calls(ds, day, list, total, res))
+        enum listing got = fetch_calls(ds, w, list, total, res);
+        if (got == LISTING_FAILED)
             return false;
-        if ((int64_t)list->count >= *total)
+        if (got == LISTING_OK && (int64_t)list->count >= *total)
             return true;
-        if (attempt == CALLS_ATTEMPTS)
-            return werr_set(&res->err,
-                            "distinct records %zu fewer than totalCount "
-                            "%lld after %d attempts day=%s",
-                            list->count, (long long)*total, attempt, date);
-        cs_warn("distinct records fewer than totalCount day=%s records=%zu "
-                "total=%lld attempt=%d: fetching the day again",
-                date, list->count, (long long)*total, attempt);
+        if (got == LISTING_OK)
+            werr_set(&res->err,
+                     "distinct records %zu fewer than totalCount %lld "
+                     "day=%s (a page repeated or records shifted)",
+                     list->count, (long long)*total, date);
+        if (attempt == CALLS_ATTEMPTS) {
+            res->inconsistent = true;
+            return false;
+        }
+        cs_warn("upstream listing inconsistent day=%s attempt=%d: fetching "
+                "it again",
+                date, attempt);
+        werr_clear(&res->err);
         rec_list_free(list);
     }
 }
@@ -175,13 +222,16 @@ static bool sync_calls(struct daysync *ds, cs_day day,
                        struct daysync_result *res)
 {
     struct rec_list list = {0};
+    struct window w = {day, 0, LAST_SECOND};
     int64_t total = 0;
-    bool ok = fetch_whole_day(ds, day, &list, &total, res);
+    time_t started = time(NULL);
+    bool ok = fetch_window(ds, &w, &list, &total, res);
     if (ok && sig_stop_requested())
         ok = werr_stopped(&res->err, "the day before writing");
     if (ok)
         ok = daysync_connect(ds, &res->err) &&
-             store_calls_day(ds->conn, ds->cfg, day, &list, total, &res->err);
+             store_calls_day(ds->conn, ds->cfg, day, &list, total, started,
+                             &res->err);
     if (ok)
         res->records = (int64_t)list.count;
     rec_list_free(&list);
@@ -207,13 +257,15 @@ static bool sync_stats(struct daysync *ds, cs_day day,
                        struct daysync_result *res)
 {
     struct stats_table accounts = {0}, tasks = {0};
+    time_t started = time(NULL);
     bool ok = fetch_stats(ds, day, STATS_BY_ACCOUNT, &accounts, res) &&
               fetch_stats(ds, day, STATS_BY_TASK, &tasks, res);
     if (ok && sig_stop_requested())
         ok = werr_stopped(&res->err, "the day before writing");
     if (ok)
         ok = daysync_connect(ds, &res->err) &&
-             store_stats_day(ds->conn, day, &accounts, &tasks, &res->err);
+             store_stats_day(ds->conn, day, &accounts, &tasks, started,
+                             &res->err);
     if (ok)
         res->records = (int64_t)(accounts.count + tasks.count);
     stats_table_free(&accounts);
@@ -241,5 +293,77 @@ bool daysync_run(struct daysync *ds, cs_day day, enum sched_source source,
         cs_warn("day not synced source=%s day=%s pages=%d seconds=%.2f: "
                 "the old data stays",
                 daysync_source_name(source), date, res->pages, res->seconds);
+    return ok;
+}
+
+/* The moment as of which today's calls were last synced, or -1. */
+static bool last_synced(struct daysync *ds, cs_day day, time_t *at,
+                        struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    PGresult *r = PQexecParams(ds->conn,
+                               "SELECT extract(epoch FROM synced_at)::bigint "
+                               "FROM sync_state WHERE stat_date = $1::date "
+                               "AND source = 'calls'",
+                               1, NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok) {
+        const char *msg = PQerrorMessage(ds->conn);
+        werr_set(err,
+                 "database statement failed what=last synced "
+                 "error=\"%.*s\"",
+                 (int)strcspn(msg, "\n"), msg);
+    } else {
+        *at = PQntuples(r) == 1 ? (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                                : (time_t)-1;
+    }
+    PQclear(r);
+    return ok;
+}
+
+bool daysync_incremental(struct daysync *ds, cs_day day,
+                         struct daysync_result *res)
+{
+    char date[CS_DATE_LEN];
+    struct timespec start;
+    time_t synced = (time_t)-1, started = time(NULL);
+    memset(res, 0, sizeof(*res));
+    cs_date_format(day, date);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (!daysync_connect(ds, &res->err) ||
+        !last_synced(ds, day, &synced, &res->err))
+        return false;
+    if (synced == (time_t)-1) {
+        cs_info("no earlier sync of the day day=%s: fetching it whole", date);
+        return daysync_run(ds, day, SCHED_CALLS, res);
+    }
+    struct window w = {day, 0, LAST_SECOND};
+    int64_t day_start = (int64_t)day * 86400 - PLATFORM_UTC_OFFSET;
+    int64_t from = (int64_t)synced - ds->cfg->today_lookback - day_start;
+    w.from = from < 0 ? 0 : from > LAST_SECOND ? LAST_SECOND : (int)from;
+    struct rec_list list = {0};
+    int64_t total = 0;
+    bool ok = fetch_window(ds, &w, &list, &total, res);
+    if (ok && sig_stop_requested())
+        ok = werr_stopped(&res->err, "the window before writing");
+    if (ok)
+        ok = daysync_connect(ds, &res->err) &&
+             store_calls_merge(ds->conn, ds->cfg, day, &list, started,
+                               &res->err);
+    if (ok)
+        res->records = (int64_t)list.count;
+    rec_list_free(&list);
+    res->seconds = elapsed_since(&start);
+    if (ok)
+        cs_info("window synced source=calls day=%s from=%02d:%02d:%02d "
+                "pages=%d records=%lld seconds=%.2f",
+                date, w.from / 3600, w.from / 60 % 60, w.from % 60, res->pages,
+                (long long)res->records, res->seconds);
+    else
+        cs_warn("window not synced source=calls day=%s pages=%d "
+                "seconds=%.2f: the old data stays",
+                date, res->pages, res->seconds);
     return ok;
 }

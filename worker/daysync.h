@@ -23,10 +23,11 @@ struct daysync {
 };
 
 struct daysync_result {
-    int64_t records; /* rows written: call records, or stats rows */
-    int pages;       /* upstream requests that returned data */
-    double seconds;  /* fetch and write */
-    struct werr err; /* why the day failed */
+    int64_t records;   /* rows written: call records, or stats rows */
+    int pages;         /* upstream requests that returned data */
+    double seconds;    /* fetch and write */
+    bool inconsistent; /* the upstream contradicted itself, twice */
+    struct werr err;   /* why the day failed */
 };
 
 /* "stats" or "calls". */
@@ -37,6 +38,12 @@ const char *daysync_source_name(enum sched_source source);
 __attribute__((warn_unused_result)) bool
 daysync_run(struct daysync *ds, cs_day day, enum sched_source source,
             struct daysync_result *res);
+
+/* Syncs today's calls since the last sync of the day (less the
+ * look-back), merging them by record id; the whole day when the day has
+ * not been synced yet. On failure the day's old data stays. */
+__attribute__((warn_unused_result)) bool
+daysync_incremental(struct daysync *ds, cs_day day, struct daysync_result *res);
 
 /* Opens the database connection unless one is open and healthy. */
 __attribute__((warn_unused_result)) bool daysync_connect(struct daysync *ds,

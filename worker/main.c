@@ -4,7 +4,10 @@
  */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -19,6 +22,8 @@
 
 #define MAX_RANGE_DAYS 366
 
+extern char **environ;
+
 struct sync_args {
     cs_day from, to;
     enum sched_source sources;
@@ -31,6 +36,7 @@ static void usage(FILE *out)
             "       callstats-worker sync --from YYYY-MM-DD --to YYYY-MM-DD "
             "[--source stats|calls|all]\n"
             "       callstats-worker run\n"
+            "       callstats-worker jobs\n"
             "Configuration comes from the environment (DATABASE_URL, "
             "GUANKE_BASE_URL, ...).\n");
 }
@@ -168,13 +174,60 @@ static int cmd_migrate(void)
     return ok ? 0 : 1;
 }
 
+/* The job table of the environment, or exit 2 naming what is wrong. */
+static void load_jobs_or_exit(struct sched_table *jobs)
+{
+    char err[300];
+    if (!sched_load(jobs, environ, err, sizeof(err))) {
+        fprintf(stderr, "configuration error: %s\n", err);
+        exit(2);
+    }
+}
+
 static int cmd_run(void)
 {
     struct cs_config cfg;
+    struct sched_table jobs;
     cs_config_load_or_exit(&cfg, CS_ROLE_WORKER);
-    int status = daemon_run(&cfg);
+    load_jobs_or_exit(&jobs);
+    int status = daemon_run(&cfg, &jobs);
     cs_config_free(&cfg);
     return status;
+}
+
+/* Prints the job table with each job's next run in CALLSTATS_TZ. Needs no
+ * database and no upstream. */
+static int cmd_jobs(void)
+{
+    struct sched_table jobs;
+    char err[256], host[128];
+    const char *tz = getenv("CALLSTATS_TZ");
+    const char *offset_text = getenv("CALLSTATS_SLOT_OFFSET");
+    tz = tz != NULL && tz[0] != '\0' ? tz : "Asia/Shanghai";
+    if (!cs_tz_apply(tz, err, sizeof(err))) {
+        fprintf(stderr, "configuration error: CALLSTATS_TZ: %s\n", err);
+        return 2;
+    }
+    load_jobs_or_exit(&jobs);
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    int offset = offset_text != NULL && offset_text[0] != '\0'
+                     ? atoi(offset_text)
+                     : sched_offset_from(host);
+    time_t now = time(NULL);
+    printf("%-16s %-48s %s\n", "JOB", "SCHEDULE", "NEXT RUN");
+    for (size_t i = 0; i < jobs.count; i++) {
+        char spec[SCHED_SPEC_LEN], when[40];
+        struct tm tm;
+        time_t next = sched_next_slot(&jobs.jobs[i], now - offset) + offset;
+        sched_format(&jobs.jobs[i], spec, sizeof(spec));
+        localtime_r(&next, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+        printf("%-16s %-48s %s\n", jobs.jobs[i].name, spec, when);
+    }
+    printf("times are in %s; runs start %d s after their slot\n", tz, offset);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -192,6 +245,10 @@ int main(int argc, char **argv)
         printf("callstats-worker %s\n", CS_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "jobs") == 0)
+        return argc > 2
+                   ? usage_error("jobs takes no arguments; unexpected", argv[2])
+                   : cmd_jobs();
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "sync") != 0 &&
         strcmp(cmd, "run") != 0)
         return usage_error("unknown command", cmd);

@@ -1,12 +1,15 @@
 /*
- * The refresh schedule of shared/upstream-api.md, as a pure function of
- * the local (business) time, and the set of (day, source) tasks it yields.
+ * The refresh schedule as a table of jobs: what each job syncs (sources
+ * and days relative to today) and when (times of day, or an interval in a
+ * window of the day), all in the business time zone. A job's runs are
+ * named by their slot, the instant the schedule gives them.
  */
 #ifndef WK_SCHEDULE_H
 #define WK_SCHEDULE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "date.h"
 
@@ -16,34 +19,73 @@ enum sched_source {
     SCHED_BOTH = 3,
 };
 
-/* A job: the days today+first .. today+last, of the given sources. */
+#define SCHED_NAME_LEN  32
+#define SCHED_MAX_AT    24
+#define SCHED_MAX_JOBS  16
+#define SCHED_MIN_EVERY 5     /* seconds */
+#define SCHED_MAX_BACK  (-31) /* the oldest day a job may reach */
+#define SCHED_SPEC_LEN  128
+
 struct sched_job {
-    int first; /* offset from today, e.g. -10 */
-    int last;  /* offset from today, e.g. -1 */
+    char name[SCHED_NAME_LEN];
     enum sched_source sources;
+    int first, last;      /* days today+first .. today+last */
+    bool incremental;     /* today's calls: the window since the last fetch */
+    int n_at;             /* > 0: runs at these times of day ... */
+    int at[SCHED_MAX_AT]; /* ... in seconds after midnight, ascending */
+    int every;            /* else every this many seconds ... */
+    int from, to;         /* ... from `from` to `to` seconds after midnight */
 };
 
-#define SCHED_MAX_JOBS 8
-
-/* Writes the jobs due at local time hour:minute into jobs (room for
- * SCHED_MAX_JOBS) and returns how many. */
-size_t sched_due(int hour, int minute, struct sched_job *jobs);
-
-/* One unit of work: a day of one source. */
-struct sched_task {
-    cs_day day;
-    enum sched_source source; /* SCHED_STATS or SCHED_CALLS */
-};
-
-/* A set of tasks, kept oldest day first, stats before calls, no repeats. */
-struct sched_plan {
-    struct sched_task tasks[64];
+struct sched_table {
+    struct sched_job jobs[SCHED_MAX_JOBS];
     size_t count;
 };
 
-/* Adds a job's tasks for the business day `today` to plan (duplicates and
- * tasks beyond the plan's room are dropped). */
-void sched_plan_add(struct sched_plan *plan, const struct sched_job *job,
-                    cs_day today);
+/*
+ * Reads a job's spec: "SOURCE DAYS TIMES [WINDOW] [incremental]" with
+ * SOURCE stats, calls or both; DAYS today, yesterday, N or A..B (offsets
+ * from today, 0 to -31); TIMES "at HH:MM[,HH:MM...]" or "every N{s,m,h}";
+ * WINDOW "HH:MM-HH:MM" (with every; default the whole day). False with err
+ * naming what is wrong.
+ */
+__attribute__((warn_unused_result)) bool sched_parse(const char *name,
+                                                     const char *spec,
+                                                     struct sched_job *job,
+                                                     char *err, size_t errlen);
+
+/* The spec of a job, as sched_parse reads it. */
+void sched_format(const struct sched_job *job, char *buf, size_t len);
+
+/* The default table of shared/upstream-api.md, with the day closed after
+ * midnight and today's calls fetched incrementally every minute. */
+void sched_defaults(struct sched_table *table);
+
+/*
+ * The defaults changed by the environment: CALLSTATS_JOB_<NAME>=SPEC
+ * replaces or adds the job named <name> (lower case, '_' as '-'), and
+ * CALLSTATS_JOB_<NAME>=off removes it. env is a NULL-terminated list of
+ * NAME=VALUE strings (environ). False with err naming the variable.
+ */
+__attribute__((warn_unused_result)) bool sched_load(struct sched_table *table,
+                                                    char *const *env, char *err,
+                                                    size_t errlen);
+
+/* The latest slot of job at or before t; (time_t)-1 when none in the two
+ * days before t. */
+time_t sched_latest_slot(const struct sched_job *job, time_t t);
+
+/* The first slot of job after t. */
+time_t sched_next_slot(const struct sched_job *job, time_t t);
+
+/* The days a run of job at slot covers: today (of the slot) + first ..
+ * today + last. */
+void sched_days(const struct sched_job *job, time_t slot, cs_day *first,
+                cs_day *last);
+
+/* A per-deployment offset of 1 to 29 seconds from text (the host name):
+ * runs start that long after their slot, so that deployments do not all
+ * call the upstream on the minute. */
+int sched_offset_from(const char *text);
 
 #endif

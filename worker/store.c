@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,11 +12,25 @@
 
 #define COPY_CHUNK (256 * 1024)
 
-static const char copy_sql[] =
-    "COPY call_records (stat_date, record_id, call_time, end_time, task_id, "
-    "task_name, user_id, device_id, device_name, cc_id, is_follow, "
-    "company_id, duration, is_call, hangup_reason, grade, grade_class, "
-    "province, city, audio) FROM STDIN";
+#define COPY_COLUMNS                                                           \
+    "(stat_date, record_id, call_time, end_time, task_id, "                    \
+    "task_name, user_id, device_id, device_name, cc_id, is_follow, "           \
+    "company_id, duration, is_call, hangup_reason, grade, grade_class, "       \
+    "province, city, audio)"
+
+/* The columns a merged record replaces (all but the key). */
+static const char merge_sql[] =
+    "INSERT INTO call_records SELECT * FROM call_window "
+    "ON CONFLICT (stat_date, record_id) DO UPDATE SET "
+    "call_time = excluded.call_time, end_time = excluded.end_time, "
+    "task_id = excluded.task_id, task_name = excluded.task_name, "
+    "user_id = excluded.user_id, device_id = excluded.device_id, "
+    "device_name = excluded.device_name, cc_id = excluded.cc_id, "
+    "is_follow = excluded.is_follow, company_id = excluded.company_id, "
+    "duration = excluded.duration, is_call = excluded.is_call, "
+    "hangup_reason = excluded.hangup_reason, grade = excluded.grade, "
+    "grade_class = excluded.grade_class, province = excluded.province, "
+    "city = excluded.city, audio = excluded.audio";
 
 static const char grades_sql[] =
     "INSERT INTO day_grades (stat_date, grade, grade_class, records) "
@@ -25,7 +40,8 @@ static const char grades_sql[] =
 
 static const char sync_sql[] =
     "INSERT INTO sync_state (stat_date, source, synced_at, records_written, "
-    "upstream_total) VALUES ($1::date, $2, now(), $3::bigint, $4::bigint) "
+    "upstream_total) VALUES ($1::date, $2, to_timestamp($5::bigint), "
+    "$3::bigint, $4::bigint) "
     "ON CONFLICT (stat_date, source) DO UPDATE SET "
     "synced_at = excluded.synced_at, "
     "records_written = excluded.records_written, "
@@ -187,12 +203,14 @@ static bool end_copy(PGconn *conn, bool ok, struct werr *err)
     return ok;
 }
 
-static bool copy_records(PGconn *conn, const struct cs_config *cfg,
-                         const char *date, const struct rec_list *records,
-                         struct werr *err)
+static bool copy_records(PGconn *conn, const char *table,
+                         const struct cs_config *cfg, const char *date,
+                         const struct rec_list *records, struct werr *err)
 {
     struct buf chunk = {0};
-    PGresult *res = PQexec(conn, copy_sql);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "COPY %s " COPY_COLUMNS " FROM STDIN", table);
+    PGresult *res = PQexec(conn, sql);
     bool ok = PQresultStatus(res) == PGRES_COPY_IN;
     PQclear(res);
     if (!ok)
@@ -210,13 +228,15 @@ static bool copy_records(PGconn *conn, const struct cs_config *cfg,
 }
 
 static bool set_sync_state(PGconn *conn, const char *date, const char *source,
-                           int64_t written, int64_t total, struct werr *err)
+                           int64_t written, int64_t total, time_t synced_at,
+                           struct werr *err)
 {
-    char w[24], t[24];
+    char w[24], t[24], at[24];
     snprintf(w, sizeof(w), "%" PRId64, written);
     snprintf(t, sizeof(t), "%" PRId64, total);
-    const char *params[] = {date, source, w, t};
-    return run(conn, "upsert sync_state", sync_sql, 4, params, err);
+    snprintf(at, sizeof(at), "%lld", (long long)synced_at);
+    const char *params[] = {date, source, w, t, at};
+    return run(conn, "upsert sync_state", sync_sql, 5, params, err);
 }
 
 /*
@@ -237,7 +257,7 @@ static bool begin_day(PGconn *conn, const char *date, const char *source,
 
 bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                      const struct rec_list *records, int64_t upstream_total,
-                     struct werr *err)
+                     time_t synced_at, struct werr *err)
 {
     char date[CS_DATE_LEN];
     cs_date_format(day, date);
@@ -249,10 +269,10 @@ bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
              err) ||
         !run(conn, "delete day_grades",
              "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) ||
-        !copy_records(conn, cfg, date, records, err) ||
+        !copy_records(conn, "call_records", cfg, date, records, err) ||
         !run(conn, "insert day_grades", grades_sql, 1, p, err) ||
         !set_sync_state(conn, date, "calls", (int64_t)records->count,
-                        upstream_total, err) ||
+                        upstream_total, synced_at, err) ||
         !run(conn, "commit calls day", "COMMIT", 0, NULL, err))
         goto fail;
     return true;
@@ -298,7 +318,8 @@ static bool insert_totals(PGconn *conn, const char *date,
 
 bool store_stats_day(PGconn *conn, cs_day day,
                      const struct stats_table *accounts,
-                     const struct stats_table *tasks, struct werr *err)
+                     const struct stats_table *tasks, time_t synced_at,
+                     struct werr *err)
 {
     char date[CS_DATE_LEN];
     cs_date_format(day, date);
@@ -317,8 +338,58 @@ bool store_stats_day(PGconn *conn, cs_day day,
                       err) ||
         !insert_table(conn, "insert task_stats", task_sql, date, tasks, err) ||
         !insert_totals(conn, date, &accounts->total, err) ||
-        !set_sync_state(conn, date, "stats", rows, rows, err) ||
+        !set_sync_state(conn, date, "stats", rows, rows, synced_at, err) ||
         !run(conn, "commit stats day", "COMMIT", 0, NULL, err))
+        goto fail;
+    return true;
+fail:
+    rollback(conn);
+    return false;
+}
+
+bool store_window_table(PGconn *conn, struct werr *err)
+{
+    return run(conn, "create call_window",
+               "CREATE TEMP TABLE call_window (LIKE call_records) "
+               "ON COMMIT DELETE ROWS",
+               0, NULL, err);
+}
+
+/* The day's records counted, for sync_state after a merge. */
+static bool count_day(PGconn *conn, const char *date, int64_t *count,
+                      struct werr *err)
+{
+    const char *p[] = {date};
+    PGresult *res = PQexecParams(
+        conn, "SELECT count(*) FROM call_records WHERE stat_date = $1::date", 1,
+        NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok)
+        *count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        db_failed(conn, "count call_records", err);
+    PQclear(res);
+    return ok;
+}
+
+bool store_calls_merge(PGconn *conn, const struct cs_config *cfg, cs_day day,
+                       const struct rec_list *records, time_t synced_at,
+                       struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    int64_t count = 0;
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    if (!begin_day(conn, date, "calls", err))
+        goto fail;
+    if (!copy_records(conn, "call_window", cfg, date, records, err) ||
+        !run(conn, "merge call_records", merge_sql, 0, NULL, err) ||
+        !run(conn, "delete day_grades",
+             "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) ||
+        !run(conn, "insert day_grades", grades_sql, 1, p, err) ||
+        !count_day(conn, date, &count, err) ||
+        !set_sync_state(conn, date, "calls", count, count, synced_at, err) ||
+        !run(conn, "commit calls window", "COMMIT", 0, NULL, err))
         goto fail;
     return true;
 fail:

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "jfield.h"
 #include "log.h"
+#include "notify.h"
 #include "signals.h"
 
 /* A page of 1000 records is about 1 MB; a body of many times that is no
@@ -23,6 +25,9 @@
 
 struct upstream {
     const struct cs_config *cfg;
+    struct upstream_counts counts;
+    double deadline; /* monotonic seconds; 0 for none */
+    unsigned jitter; /* the state of the retries' random spread */
     CURL *curl;
     char *token;
     struct curl_slist *headers; /* Authorization and Content-Type */
@@ -89,13 +94,15 @@ bool upstream_url_encode(const char *text, char *out, size_t outlen)
     return true;
 }
 
-bool upstream_cdr_url(const char *base_url, cs_day day, int page, char *buf,
-                      size_t buflen)
+bool upstream_cdr_url(const char *base_url, cs_day day, int from, int to,
+                      int page, char *buf, size_t buflen)
 {
     char date[CS_DATE_LEN], start[32], end[32], start_q[64], end_q[64];
     cs_date_format(day, date);
-    snprintf(start, sizeof(start), "%s 00:00:00", date);
-    snprintf(end, sizeof(end), "%s 23:59:59", date);
+    snprintf(start, sizeof(start), "%s %02d:%02d:%02d", date, from / 3600,
+             from / 60 % 60, from % 60);
+    snprintf(end, sizeof(end), "%s %02d:%02d:%02d", date, to / 3600,
+             to / 60 % 60, to % 60);
     if (!upstream_url_encode(start, start_q, sizeof(start_q)) ||
         !upstream_url_encode(end, end_q, sizeof(end_q)))
         return false;
@@ -116,24 +123,37 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+long upstream_parse_retry_after(const char *value, time_t now)
+{
+    char *end;
+    while (isspace((unsigned char)*value))
+        value++;
+    if (isdigit((unsigned char)*value)) {
+        long s = strtol(value, &end, 10);
+        while (isspace((unsigned char)*end))
+            end++;
+        return *end == '\0' && s >= 0 ? s : -1;
+    }
+    time_t when = curl_getdate(value, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    return when > now ? (long)(when - now) : 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct upstream *up = userp;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
     if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-        char value[32];
+        char value[64];
         size_t len = n - (sizeof(name) - 1);
         if (len >= sizeof(value))
             len = sizeof(value) - 1;
         memcpy(value, data + sizeof(name) - 1, len);
         value[len] = '\0';
-        char *end;
-        long s = strtol(value, &end, 10);
-        while (isspace((unsigned char)*end))
-            end++;
-        if (end != value && *end == '\0' && s >= 0)
-            up->retry_after_s = s;
+        value[strcspn(value, "\r\n")] = '\0';
+        up->retry_after_s = upstream_parse_retry_after(value, time(NULL));
     }
     return n;
 }
@@ -158,6 +178,7 @@ struct upstream *upstream_new(const struct cs_config *cfg)
         return NULL;
     }
     up->cfg = cfg;
+    up->jitter = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
     CURL *c = up->curl;
     long connect_s = cfg->http_timeout < 15 ? cfg->http_timeout : 15;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, up->errbuf);
@@ -197,6 +218,35 @@ void upstream_free(struct upstream *up)
     free(up);
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void upstream_set_deadline(struct upstream *up, int seconds)
+{
+    up->deadline = seconds > 0 ? mono_now() + seconds : 0;
+}
+
+void upstream_counts(const struct upstream *up, struct upstream_counts *out)
+{
+    *out = up->counts;
+}
+
+long upstream_jitter_ms(long ms, unsigned *state)
+{
+    /* xorshift32: a spread, not a secret. */
+    unsigned x = *state ? *state : 2463534242U;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *state = x;
+    long half = ms / 2;
+    return half + (long)(x % (unsigned)(half + 1));
+}
+
 /* Runs the transfer; V_RETRY with problem set on a transport error. */
 static enum verdict transfer(struct upstream *up, const struct request *rq,
                              long *status, char *problem, size_t plen)
@@ -205,6 +255,17 @@ static enum verdict transfer(struct upstream *up, const struct request *rq,
     buf_reset(&up->body);
     up->retry_after_s = -1;
     up->errbuf[0] = '\0';
+    up->counts.requests++;
+    notify_alive();
+    long timeout = up->cfg->http_timeout;
+    if (up->deadline > 0) {
+        double left = up->deadline - mono_now();
+        if (left < 1)
+            left = 1;
+        if (left < (double)timeout)
+            timeout = (long)left;
+    }
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(c, CURLOPT_URL, rq->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, rq->auth ? up->headers : NULL);
     if (rq->post != NULL)
@@ -413,6 +474,7 @@ static bool request(struct upstream *up, const struct request *rq,
                                 rq->what);
             cs_info("upstream token no longer valid request=%s", rq->what);
             refreshed = true;
+            up->counts.relogins++;
             forget_token(up);
             continue;
         }
@@ -422,6 +484,15 @@ static bool request(struct upstream *up, const struct request *rq,
                             "attempts=%d error=\"%s\"",
                             rq->what, retry + 1, problem);
         long ms = upstream_retry_delay_ms(up->retry_after_s, retry);
+        if (up->retry_after_s < 0)
+            ms = upstream_jitter_ms(ms, &up->jitter);
+        if (up->deadline > 0 && mono_now() + (double)ms / 1000 > up->deadline)
+            return werr_set(err,
+                            "upstream request failed and the run's deadline "
+                            "comes before the next try request=%s attempts=%d "
+                            "retry_in_ms=%ld error=\"%s\"",
+                            rq->what, retry + 1, ms, problem);
+        up->counts.retries++;
         cs_warn("upstream request failed request=%s attempt=%d error=\"%s\" "
                 "retry_in_ms=%ld",
                 rq->what, retry + 1, problem, ms);
@@ -446,14 +517,16 @@ bool upstream_stats(struct upstream *up, cs_day day, int query_type,
     return request(up, &rq, data, err);
 }
 
-bool upstream_cdr_page(struct upstream *up, cs_day day, int page, json_t **data,
-                       struct werr *err)
+bool upstream_cdr_page(struct upstream *up, cs_day day, int from, int to,
+                       int page, json_t **data, struct werr *err)
 {
     char date[CS_DATE_LEN], url[1024], what[96];
     cs_date_format(day, date);
-    if (!upstream_cdr_url(up->cfg->base_url, day, page, url, sizeof(url)))
+    if (!upstream_cdr_url(up->cfg->base_url, day, from, to, page, url,
+                          sizeof(url)))
         return werr_set(err, "GUANKE_BASE_URL too long for a CDR URL");
-    snprintf(what, sizeof(what), "/task/cdr/all2 day=%s page=%d", date, page);
+    snprintf(what, sizeof(what), "/task/cdr/all2 day=%s from=%d to=%d page=%d",
+             date, from, to, page);
     struct request rq = {what, url, NULL, true};
     return request(up, &rq, data, err);
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "date.h"
@@ -21,10 +22,23 @@
 
 struct upstream;
 
+/* What a client has done since it was made. */
+struct upstream_counts {
+    long requests; /* HTTP requests sent, tokens included */
+    long retries;  /* requests sent again after a failure */
+    long relogins; /* tokens fetched again after the platform refused one */
+};
+
 /* A client for cfg (borrowed: it must outlive the client). NULL after
  * logging when libcurl cannot start. */
 struct upstream *upstream_new(const struct cs_config *cfg);
 void upstream_free(struct upstream *up);
+
+/* From now on, no retry is begun that would end after `seconds` (0: no
+ * deadline), and no request waits beyond it. */
+void upstream_set_deadline(struct upstream *up, int seconds);
+
+void upstream_counts(const struct upstream *up, struct upstream_counts *out);
 
 /* The `data` of POST /extension/agent/stat for one day; the caller owns
  * *data (json_decref). */
@@ -32,12 +46,12 @@ __attribute__((warn_unused_result)) bool
 upstream_stats(struct upstream *up, cs_day day, int query_type, json_t **data,
                struct werr *err);
 
-/* The `data` of page `page` (from 1) of GET /task/cdr/all2 for one day;
- * the caller owns *data. */
-__attribute__((warn_unused_result)) bool upstream_cdr_page(struct upstream *up,
-                                                           cs_day day, int page,
-                                                           json_t **data,
-                                                           struct werr *err);
+/* The `data` of page `page` (from 1) of GET /task/cdr/all2 for the
+ * seconds from .. to (0 .. 86399) of the platform's day; the caller owns
+ * *data. */
+__attribute__((warn_unused_result)) bool
+upstream_cdr_page(struct upstream *up, cs_day day, int from, int to, int page,
+                  json_t **data, struct werr *err);
 
 /* The delay before retry number `retry` (0 for the first): 250 ms,
  * doubling, at most UPSTREAM_BACKOFF_MAX_MS. */
@@ -47,15 +61,23 @@ long upstream_backoff_ms(int retry);
  * gave none, then the backoff applies), at most 60 s. */
 long upstream_retry_delay_ms(long retry_after_s, int retry);
 
+/* A Retry-After value, delay-seconds or an HTTP-date, as seconds from now;
+ * -1 when it is neither. */
+long upstream_parse_retry_after(const char *value, time_t now);
+
+/* A delay of ms spread at random over [ms/2, ms], so that clients that
+ * failed together do not all come back at once; state is the generator's. */
+long upstream_jitter_ms(long ms, unsigned *state);
+
 /* Percent-encodes text for a query string (RFC 3986 unreserved characters
  * kept). False when out (outlen bytes) is too small. */
 __attribute__((warn_unused_result)) bool
 upstream_url_encode(const char *text, char *out, size_t outlen);
 
-/* The URL of a day's CDR page. False when buf is too small. */
-__attribute__((warn_unused_result)) bool upstream_cdr_url(const char *base_url,
-                                                          cs_day day, int page,
-                                                          char *buf,
-                                                          size_t buflen);
+/* The URL of a CDR page for seconds from .. to of day. False when buf is
+ * too small. */
+__attribute__((warn_unused_result)) bool
+upstream_cdr_url(const char *base_url, cs_day day, int from, int to, int page,
+                 char *buf, size_t buflen);
 
 #endif

@@ -141,7 +141,7 @@ static void calls_day_is_replaced_whole(void **state)
                "{\"id\": 2, \"grade\": \"19元\", \"duration\": 5},"
                "{\"id\": 3, \"grade\": null, \"taskName\": \"x\\\\y\\nz\"},"
                "{\"id\": 4, \"grade\": \"\", \"duration\": \"0\"}]}");
-    assert_true(store_calls_day(conn, &cfg, day, &list, 4, &err));
+    assert_true(store_calls_day(conn, &cfg, day, &list, 4, time(NULL), &err));
     assert_int_equal(query_int(conn, "SELECT count(*) FROM call_records "
                                      "WHERE stat_date = '2001-02-03'"),
                      4);
@@ -157,7 +157,7 @@ static void calls_day_is_replaced_whole(void **state)
                      1);
     /* A day with no calls replaces it with zeros, still synced. */
     struct rec_list none = {0};
-    assert_true(store_calls_day(conn, &cfg, day, &none, 0, &err));
+    assert_true(store_calls_day(conn, &cfg, day, &none, 0, time(NULL), &err));
     assert_int_equal(query_int(conn, "SELECT count(*) FROM call_records "
                                      "WHERE stat_date = '2001-02-03'"),
                      0);
@@ -179,12 +179,13 @@ static void failed_stats_day_keeps_the_old_one(void **state)
     struct stats_table accounts = {&row, 1, true, {NULL, 100, 20, 2, 0, 0}};
     struct stats_table tasks = {NULL, 0, false, {0}};
     struct werr err = {{0}};
-    assert_true(store_stats_day(conn, day, &accounts, &tasks, &err));
+    assert_true(
+        store_stats_day(conn, day, &accounts, &tasks, time(NULL), &err));
     /* Two task rows of one key violate the key: the day must stay. */
     struct stats_row twice[] = {{"t1", 1, 1, 0, 1, 0}, {"t1", 1, 1, 0, 1, 0}};
     struct stats_table bad = {twice, 2, false, {0}};
     accounts.total.calls_dialled = 999;
-    assert_false(store_stats_day(conn, day, &accounts, &bad, &err));
+    assert_false(store_stats_day(conn, day, &accounts, &bad, time(NULL), &err));
     assert_non_null(strstr(err.msg, "insert task_stats"));
     assert_int_equal(query_int(conn, "SELECT calls_dialled FROM day_totals "
                                      "WHERE stat_date = '2001-02-04'"),

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -48,13 +49,46 @@ static void cdr_page_url(void **state)
     (void)state;
     char url[256];
     cs_day day = cs_date_from_ymd(2025, 10, 4);
-    assert_true(
-        upstream_cdr_url("http://127.0.0.1:18555", day, 3, url, sizeof(url)));
+    assert_true(upstream_cdr_url("http://127.0.0.1:18555", day, 0, 86399, 3,
+                                 url, sizeof(url)));
     assert_string_equal(url, "http://127.0.0.1:18555/task/cdr/all2"
                              "?startTime=2025-10-04%2000%3A00%3A00"
                              "&endTime=2025-10-04%2023%3A59%3A59"
                              "&page=3&pageSize=1000");
-    assert_false(upstream_cdr_url("http://127.0.0.1:18555", day, 3, url, 60));
+    assert_false(
+        upstream_cdr_url("http://127.0.0.1:18555", day, 0, 86399, 3, url, 60));
+}
+
+static void retry_after_reads_seconds_and_http_dates(void **state)
+{
+    (void)state;
+    /* 2026-12-03 15:00:00 UTC */
+    time_t now = 1796310000;
+    assert_int_equal(upstream_parse_retry_after("7", now), 7);
+    assert_int_equal(upstream_parse_retry_after(" 0 ", now), 0);
+    assert_int_equal(
+        upstream_parse_retry_after("Thu, 03 Dec 2026 15:00:05 GMT", now), 5);
+    assert_int_equal(
+        upstream_parse_retry_after("Thu, 03 Dec 2026 14:59:00 GMT", now), 0);
+    assert_int_equal(upstream_parse_retry_after("-3", now), -1);
+    assert_int_equal(upstream_parse_retry_after("soon", now), -1);
+    assert_int_equal(upstream_parse_retry_after("5 s", now), -1);
+}
+
+static void jitter_spreads_within_half_to_whole(void **state)
+{
+    (void)state;
+    unsigned rng = 12345;
+    long low = 1000, high = 0;
+    for (int i = 0; i < 1000; i++) {
+        long ms = upstream_jitter_ms(1000, &rng);
+        assert_in_range(ms, 500, 1000);
+        low = ms < low ? ms : low;
+        high = ms > high ? ms : high;
+    }
+    /* Spread, not a constant. */
+    assert_true(low < 600);
+    assert_true(high > 900);
 }
 
 int main(void)
@@ -64,6 +98,8 @@ int main(void)
         cmocka_unit_test(retry_after_is_honoured_and_capped),
         cmocka_unit_test(url_encoding),
         cmocka_unit_test(cdr_page_url),
+        cmocka_unit_test(retry_after_reads_seconds_and_http_dates),
+        cmocka_unit_test(jitter_spreads_within_half_to_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,192 @@
+/* Leadership, sync_runs and worker_state (see runs.h). */
+#include "runs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* The leader's session lock, in the two-number key space: "call" in ASCII
+ * (0x63616c6c) and 1 for the leader. */
+#define LEADER_LOCK "1667329132, 1"
+
+/* Runs sql with text parameters; the result when its status is ok
+ * (caller clears), else NULL after logging. */
+static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
+                       const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    const char *msg = PQerrorMessage(conn);
+    cs_error("statement failed what=%s error=\"%.*s\"", what,
+             (int)strcspn(msg, "\n"), msg);
+    PQclear(res);
+    return NULL;
+}
+
+static bool run(PGconn *conn, const char *what, const char *sql, int n,
+                const char *const *params)
+{
+    PGresult *res = query(conn, what, sql, n, params);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool runs_try_lead(PGconn *conn)
+{
+    PGresult *res =
+        query(conn, "try leader lock",
+              "SELECT pg_try_advisory_lock(" LEADER_LOCK ")", 0, NULL);
+    bool got = res != NULL && PQntuples(res) == 1 &&
+               strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return got;
+}
+
+bool runs_take_over(PGconn *conn, const char *worker, const char *version)
+{
+    const char *p[] = {worker, version};
+    return run(conn, "mark abandoned runs",
+               "UPDATE sync_runs SET status = 'failed', finished_at = now(), "
+               "error = 'abandoned: the worker running it stopped' "
+               "WHERE status = 'running'",
+               0, NULL) &&
+           run(conn, "upsert worker_state",
+               "INSERT INTO worker_state (id, worker, version, leader_since, "
+               "heartbeat_at) VALUES (1, $1, $2, now(), now()) "
+               "ON CONFLICT (id) DO UPDATE SET worker = excluded.worker, "
+               "version = excluded.version, "
+               "leader_since = excluded.leader_since, "
+               "heartbeat_at = excluded.heartbeat_at, current_job = NULL",
+               2, p);
+}
+
+static void format_epoch(time_t t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%lld", (long long)t);
+}
+
+bool runs_last_done(PGconn *conn, const char *job, time_t *slot)
+{
+    const char *p[] = {job};
+    PGresult *res = query(conn, "last done slot",
+                          "SELECT extract(epoch FROM max(slot))::bigint "
+                          "FROM sync_runs WHERE job = $1 "
+                          "AND status IN ('success', 'skipped')",
+                          1, p);
+    if (res == NULL)
+        return false;
+    *slot = PQgetisnull(res, 0, 0)
+                ? (time_t)-1
+                : (time_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return true;
+}
+
+bool runs_start(PGconn *conn, const char *job, time_t slot, const char *worker,
+                int64_t *id)
+{
+    char s[24];
+    format_epoch(slot, s, sizeof(s));
+    const char *p[] = {job, s, worker};
+    PGresult *res = query(conn, "insert sync_runs",
+                          "INSERT INTO sync_runs (job, slot, status, "
+                          "started_at, worker) VALUES ($1, to_timestamp($2), "
+                          "'running', now(), $3) RETURNING id",
+                          3, p);
+    if (res == NULL)
+        return false;
+    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return true;
+}
+
+bool runs_finish(PGconn *conn, int64_t id, const struct run_figures *f,
+                 const char *error)
+{
+    char v[7][24];
+    snprintf(v[0], sizeof(v[0]), "%" PRId64, id);
+    snprintf(v[1], sizeof(v[1]), "%d", f->days_written);
+    snprintf(v[2], sizeof(v[2]), "%d", f->days_failed);
+    snprintf(v[3], sizeof(v[3]), "%" PRId64, f->records);
+    snprintf(v[4], sizeof(v[4]), "%ld", f->requests);
+    snprintf(v[5], sizeof(v[5]), "%ld", f->retries);
+    snprintf(v[6], sizeof(v[6]), "%d", f->inconsistent_days);
+    const char *p[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], error};
+    return run(conn, "finish sync_runs",
+               "UPDATE sync_runs SET finished_at = now(), "
+               "status = CASE WHEN $8::text IS NULL THEN 'success' "
+               "ELSE 'failed' END, "
+               "days_written = $2::int, days_failed = $3::int, "
+               "records_written = $4::bigint, upstream_requests = $5::int, "
+               "retries = $6::int, inconsistent_days = $7::int, error = $8 "
+               "WHERE id = $1::bigint",
+               8, p);
+}
+
+bool runs_skip(PGconn *conn, const char *job, time_t slot, const char *worker,
+               const char *why)
+{
+    char s[24];
+    format_epoch(slot, s, sizeof(s));
+    const char *p[] = {job, s, worker, why};
+    return run(conn, "insert skipped run",
+               "INSERT INTO sync_runs (job, slot, status, started_at, "
+               "finished_at, worker, error) VALUES ($1, to_timestamp($2), "
+               "'skipped', now(), now(), $3, $4)",
+               4, p);
+}
+
+bool runs_heartbeat(PGconn *conn, const char *current_job)
+{
+    const char *p[] = {current_job};
+    return run(conn, "heartbeat",
+               "UPDATE worker_state SET heartbeat_at = now(), "
+               "current_job = $1 WHERE id = 1",
+               1, p);
+}
+
+int runs_missing_days(PGconn *conn, cs_day before, cs_day *first, cs_day *last)
+{
+    char b[CS_DATE_LEN];
+    cs_date_format(before, b);
+    const char *p[] = {b};
+    PGresult *res =
+        query(conn, "missing days",
+              "WITH missing AS (SELECT d::date AS day FROM generate_series("
+              "(SELECT min(stat_date) FROM sync_state), $1::date - 1, "
+              "interval '1 day') AS d WHERE (SELECT count(*) FROM sync_state s "
+              "WHERE s.stat_date = d::date) < 2) "
+              "UPDATE worker_state SET missing_first = (SELECT min(day) FROM "
+              "missing), missing_last = (SELECT max(day) FROM missing), "
+              "missing_days = (SELECT count(*) FROM missing) WHERE id = 1 "
+              "RETURNING missing_days, "
+              "coalesce(missing_first - date '1970-01-01', 0), "
+              "coalesce(missing_last - date '1970-01-01', 0)",
+              1, p);
+    if (res == NULL)
+        return -1;
+    int count = 0;
+    if (PQntuples(res) == 1) {
+        count = atoi(PQgetvalue(res, 0, 0));
+        *first = (cs_day)atoi(PQgetvalue(res, 0, 1));
+        *last = (cs_day)atoi(PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return count;
+}
+
+bool runs_prune(PGconn *conn, int days)
+{
+    char d[16];
+    snprintf(d, sizeof(d), "%d", days);
+    const char *p[] = {d};
+    return run(conn, "prune sync_runs",
+               "DELETE FROM sync_runs WHERE started_at < "
+               "now() - make_interval(days => $1::int)",
+               1, p);
+}
