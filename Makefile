@@ -40,7 +40,9 @@ LIB_WORKER := $(BUILD)/libworker.a
 LIB_API    := $(BUILD)/libapi.a
 LIB_SIM    := $(BUILD)/libsim.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-INTEGRATION := $(BUILD)/tests/run-integration
+IT_SRC     := $(wildcard tests/integration/test_*.c)
+INTEGRATION := $(patsubst tests/integration/test_%.c,$(BUILD)/tests/it_%,\
+                 $(IT_SRC))
 
 PROGRAMS := $(BIN)/callstats-worker $(BIN)/callstats-api $(BIN)/callstats-sim
 
@@ -114,7 +116,9 @@ $(BUILD)/tests/test_sim_%: $(BUILD)/tests/unit/test_sim_%.o \
 $(BUILD)/tests/test_common_%: $(BUILD)/tests/unit/test_common_%.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(INTEGRATION): $(BUILD)/tests/integration/test_integration.o $(LIB_COMMON)
+# Each integration program shares the harness (tests/integration/harness.c).
+$(BUILD)/tests/it_%: $(BUILD)/tests/integration/test_%.o \
+                     $(BUILD)/tests/integration/harness.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -135,7 +139,8 @@ check: deps
 	$(MAKE) all
 	$(MAKE) sanitize
 	tests/run-unit.sh build/asan/tests
-	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
+	tests/integration/run.sh build/asan/bin \
+		$(patsubst build/release/%,build/asan/%,$(INTEGRATION))
 
 unit: all
 	$(MAKE) SANITIZE=1 $(patsubst build/release/%,build/asan/%,$(UNIT_TESTS))
@@ -143,7 +148,8 @@ unit: all
 
 integration: all
 	$(MAKE) sanitize
-	tests/integration/run.sh build/asan/bin build/asan/tests/run-integration
+	tests/integration/run.sh build/asan/bin \
+		$(patsubst build/release/%,build/asan/%,$(INTEGRATION))
 
 # Prints the worker's sync speed and memory and the API's latency.
 bench: deps

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Integration tests: a private PostgreSQL, two upstream simulators (one
 # well-behaved, one with faults switched on) and the real binaries; the
-# cmocka program tests/integration/test_integration.c drives them.
-#   tests/integration/run.sh BIN_DIR TEST_PROGRAM
+# cmocka programs built from tests/integration/test_*.c drive them, each on
+# a database of its own in the same server.
+#   tests/integration/run.sh BIN_DIR TEST_PROGRAM...
 set -uo pipefail
 
-bin=$(cd "${1:?usage: run.sh BIN_DIR TEST_PROGRAM}" && pwd)
-program=$(readlink -f "${2:?usage: run.sh BIN_DIR TEST_PROGRAM}")
+usage="usage: run.sh BIN_DIR TEST_PROGRAM..."
+bin=$(cd "${1:?$usage}" && pwd)
+shift
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
+programs=()
+for p in "$@"; do programs+=("$(readlink -f "$p")"); done
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$top/deploy/lib.sh"
@@ -48,12 +53,38 @@ export CS_NOW=$now
 export CS_PG_PRIVATE=$top/deploy/pg-private.sh
 export CS_FREE_PORTS="$(free_port) $(free_port) $(free_port)"
 
-"$program" 2>&1 | tee "$work/cmocka.out"
-status=${PIPESTATUS[0]}
-passed=$(grep -o '\[  PASSED  \] [0-9]*' "$work/cmocka.out" | grep -o '[0-9]*$')
-failed=$(grep -o '\[  FAILED  \] [0-9]*' "$work/cmocka.out" | grep -o '[0-9]*$')
-summary="integration: ${passed:-0} passed, ${failed:-0} failed"
-[ $status -ne 0 ] && [ "${failed:-0}" -eq 0 ] && summary="integration: ${passed:-0} passed, 1 failed"
+# Runs one program on its own database; prints its counts as "P F".
+run_program() {
+    local program=$1 name db_of
+    name=$(basename "$program")
+    db_of=$db
+    if [ "$name" != it_integration ]; then
+        psql "$db" -qAt -c "CREATE DATABASE callstats_$name" >/dev/null ||
+            return 1
+        db_of=${db/dbname=callstats/dbname=callstats_$name}
+    fi
+    CS_DB=$db_of "$program" >"$work/$name.cmocka" 2>&1
+    local status=$?
+    cat "$work/$name.cmocka" >&2
+    local p f
+    p=$(grep -o '\[  PASSED  \] [0-9]*' "$work/$name.cmocka" | grep -o '[0-9]*$')
+    f=$(grep -o '\[  FAILED  \] [0-9]*' "$work/$name.cmocka" | grep -o '[0-9]*$')
+    [ $status -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
+    echo "${p:-0} ${f:-0}"
+    return $status
+}
+
+status=0
+passed=0
+failed=0
+for program in "${programs[@]}"; do
+    counts=$(run_program "$program") || status=1
+    read -r p f <<<"${counts:-0 1}"
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+summary="integration: $passed passed, $failed failed"
+[ $status -ne 0 ] && [ "$failed" -eq 0 ] && summary="integration: $passed passed, 1 failed"
 if [ $status -ne 0 ]; then
     echo "integration: failed; logs in $work" >&2
     for f in "$work"/*.log; do

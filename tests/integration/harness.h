@@ -1,0 +1,99 @@
+/*
+ * What the integration test programs share: the environment run.sh hands
+ * over, starting the real binaries, HTTP and database probes.
+ */
+#ifndef IT_HARNESS_H
+#define IT_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MAX_ENV 24
+
+/* What run.sh hands over, and what the tests start along the way. */
+struct harness {
+    const char *bin;
+    const char *work;
+    const char *db;
+    const char *sim_url;
+    const char *fault_sim_url;
+    const char *seed;
+    const char *now;
+    const char *pg_private;
+    int ports[3];
+    char reader_db[512];
+    char api_url[64];
+    pid_t api_pid;
+};
+
+extern struct harness it;
+
+/* Reads run.sh's environment into it; exits 1 when it is incomplete. */
+void harness_init(void);
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+const char *need_env(const char *name);
+
+char *read_whole(const char *path);
+
+void log_path(char *buf, size_t len, const char *name, const char *ext);
+
+/*
+ * Starts argv with the environment changes in env ("K=V" sets, "K=" unsets),
+ * standard output to WORK/name.out and standard error to WORK/name.log.
+ */
+pid_t spawn(const char *name, char *const argv[], const char *const env[]);
+
+int wait_exit(pid_t pid);
+
+int run(const char *name, char *const argv[], const char *const env[]);
+
+/* Waits up to 30 s for text in WORK/name.log. */
+bool wait_log(const char *name, const char *text);
+
+char *output_of(const char *name, const char *ext);
+
+/* Starts the worker against the simulator at sim_url with args. */
+pid_t start_worker(const char *name, const char *sim_url,
+                   const char *const extra_env[], char *const args[]);
+
+/* Runs the worker to its end; returns its exit status. */
+int worker(const char *name, const char *sim_url, const char *const extra_env[],
+           char *const args[]);
+
+int sync_days(const char *name, const char *sim_url, const char *from,
+              const char *to, const char *const extra_env[]);
+
+json_t *parse_or_fail(const char *text, const char *what);
+
+/* The simulator's ground truth for one day. */
+json_t *truth(const char *date);
+
+size_t collect(char *ptr, size_t size, size_t n, void *userdata);
+
+/* GETs base+path; returns the body (caller frees) and sets *status. */
+char *http_get(const char *base, const char *path, long *status,
+               const char *method);
+
+/* Sends raw bytes to 127.0.0.1:port; returns all it answers within 5 s. */
+char *raw_request(int port, const char *bytes);
+
+/* GETs path from the API, expecting HTTP want; returns the parsed body. */
+json_t *api_json(const char *path, long want);
+
+json_int_t int_of(json_t *obj, const char *key);
+
+void start_api(const char *name, int port, const char *db, pid_t *pid_out);
+
+/* A query of the owner's connection that returns one integer. */
+long long db_count(const char *sql);
+
+char *db_text(const char *sql);
+
+#endif
