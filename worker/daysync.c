@@ -8,6 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "idset.h"
 #include "records.h"
 #include "signals.h"
 #include "stats.h"
@@ -61,7 +62,9 @@ bool daysync_connect(struct daysync *ds, struct werr *err)
     }
     /* Every new connection checks the schema: a database that came up
      * after the worker started may not have been migrated. */
-    if (!migrate_check(ds->conn, err) || !store_window_table(ds->conn, err)) {
+    /* Room to sort a day's staged records in memory. */
+    if (!migrate_check(ds->conn, err) || !store_stage_table(ds->conn, err) ||
+        !cs_db_exec(ds->conn, "set work_mem", "SET work_mem = '64MB'")) {
         daysync_close(ds);
         return false;
     }
@@ -130,112 +133,213 @@ enum listing {
     LISTING_INCONSISTENT, /* the upstream contradicted itself */
 };
 
-/* Checks one page against what its totalCount promised; false with err
- * set when it holds fewer records than it must. */
-static bool check_page(size_t count, int64_t fetched, int64_t total, int page,
-                       struct werr *err)
+/* A listing as its pages come in. */
+struct listing_state {
+    bool merge;          /* into today's records, else replacing the day */
+    int64_t first_total; /* page 1's totalCount: later ones never fall below */
+    int64_t highest;     /* the highest totalCount seen */
+    int64_t fetched;     /* records received */
+    int wanted;          /* pages asked for */
+    struct idset ids;    /* the distinct records, written once each */
+};
+
+/* The records page `page` must hold when the listing has total in all. */
+static int64_t page_should_hold(int page, int64_t total)
 {
-    int64_t before = fetched - (int64_t)count;
-    if (count == 0 && before < total)
-        return werr_set(err,
-                        "upstream page empty where totalCount promised "
-                        "records page=%d fetched=%lld total=%lld",
-                        page, (long long)before, (long long)total);
-    if (count < UPSTREAM_PAGE_SIZE && fetched < total)
-        return werr_set(err,
-                        "upstream page shorter than promised page=%d "
-                        "records=%zu fetched=%lld total=%lld",
-                        page, count, (long long)fetched, (long long)total);
+    int64_t before = (int64_t)(page - 1) * UPSTREAM_PAGE_SIZE;
+    int64_t left = total - before;
+    return left <= 0                   ? 0
+           : left < UPSTREAM_PAGE_SIZE ? left
+                                       : UPSTREAM_PAGE_SIZE;
+}
+
+/* Checks one page against its own totalCount; false with err set when it
+ * holds fewer (or more) records than that promises. */
+static bool check_page(size_t count, int page, int64_t total, struct werr *err)
+{
+    int64_t want = page_should_hold(page, total);
+    if ((int64_t)count == want)
+        return true;
+    return werr_set(err,
+                    "upstream page %s than promised page=%d records=%zu "
+                    "expected=%lld total=%lld",
+                    count == 0              ? "empty, shorter"
+                    : (int64_t)count < want ? "shorter"
+                                            : "longer",
+                    page, count, (long long)want, (long long)total);
+}
+
+/* Drops from list the records whose id came before (a page repeated,
+ * records shifted): each id is written once, and the set counts them. */
+static bool keep_new(struct rec_list *list, struct idset *ids, struct werr *err)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        bool added;
+        if (!idset_add(ids, rec_text(&list->items[i], REC_ID), &added))
+            return werr_set(err, "out of memory counting record ids");
+        if (added)
+            list->items[kept++] = list->items[i];
+        else
+            rec_record_free(&list->items[i]);
+    }
+    list->count = kept;
     return true;
 }
 
-/* Pages through the window until the fetched count reaches totalCount
- * (read again from every page). */
-static enum listing fetch_calls(struct daysync *ds, const struct window *w,
-                                struct rec_list *list, int64_t *total,
-                                struct daysync_result *res)
+/* One page: parsed, checked and written into the day's transaction. */
+static enum listing take_page(struct daysync *ds, const struct window *w,
+                              const char *date, int page, json_t *data,
+                              struct listing_state *ls,
+                              struct daysync_result *res)
 {
-    int64_t fetched = 0, highest = 0;
-    for (int page = 1;; page++) {
-        json_t *data = NULL;
-        size_t count = 0;
-        if (sig_stop_requested()) {
-            werr_stopped(&res->err, "the day before writing");
-            return LISTING_FAILED;
-        }
-        if (page > MAX_PAGES) {
-            werr_set(&res->err, "more than %d pages", MAX_PAGES);
-            return LISTING_FAILED;
-        }
-        if (!upstream_cdr_page(ds->up, w->day, w->from, w->to, page, &data,
-                               &res->err))
-            return LISTING_FAILED;
-        size_t before = list->count;
-        bool ok = rec_parse_page(data, list, total, &count, &res->err);
-        json_decref(data);
-        if (!ok)
-            return LISTING_FAILED;
-        res->pages++;
-        fetched += (int64_t)count;
-        if (!daysync_check_day(list, before, w->day, page, &res->err) ||
-            !daysync_check_total(*total, highest, fetched, page, &res->err) ||
-            !check_page(count, fetched, *total, page, &res->err))
-            return LISTING_INCONSISTENT;
-        highest = *total;
-        if (fetched >= *total)
-            break;
-    }
-    rec_dedupe(list);
+    struct rec_list list = {0};
+    int64_t total = 0;
+    size_t count = 0;
+    enum listing got = LISTING_OK;
+    if (!rec_parse_page(data, &list, &total, &count, &res->err))
+        got = LISTING_FAILED;
+    else if (!daysync_check_day(&list, 0, w->day, page, &res->err) ||
+             !daysync_check_total(total, ls->first_total, 0, page, &res->err) ||
+             !check_page(count, page, total, &res->err))
+        got = LISTING_INCONSISTENT;
+    else if (!keep_new(&list, &ls->ids, &res->err) ||
+             !store_calls_put(ds->conn, ds->cfg, date, &list, &res->err))
+        got = LISTING_FAILED;
+    rec_list_free(&list);
+    if (got != LISTING_OK)
+        return got;
+    res->pages++;
+    ls->fetched += (int64_t)count;
+    if (page == 1)
+        ls->first_total = total;
+    if (total > ls->highest)
+        ls->highest = total;
     return LISTING_OK;
 }
 
-static bool fetch_window(struct daysync *ds, const struct window *w,
-                         struct rec_list *list, int64_t *total,
+/* Asks for the pages that the highest totalCount seen calls for. */
+static enum listing want_pages(struct upstream_pager *pager,
+                               struct listing_state *ls, struct werr *err)
+{
+    int64_t need = (ls->highest + UPSTREAM_PAGE_SIZE - 1) / UPSTREAM_PAGE_SIZE;
+    if (need > MAX_PAGES) {
+        werr_set(err, "more than %d pages", MAX_PAGES);
+        return LISTING_FAILED;
+    }
+    while (ls->wanted < need) {
+        if (!upstream_pager_want(pager, ++ls->wanted)) {
+            werr_set(err, "out of memory asking for page %d", ls->wanted);
+            return LISTING_FAILED;
+        }
+    }
+    return LISTING_OK;
+}
+
+/* Fetches every page of the window into the stage, several at once. */
+static enum listing fetch_calls(struct daysync *ds, const struct window *w,
+                                struct listing_state *ls,
+                                struct daysync_result *res)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(w->day, date);
+    bool merge = ls->merge;
+    idset_clear(&ls->ids);
+    struct idset ids = ls->ids;
+    memset(ls, 0, sizeof(*ls));
+    ls->merge = merge;
+    ls->ids = ids;
+    struct upstream_pager *pager = upstream_pager_new(
+        ds->up, w->day, w->from, w->to, ds->cfg->pages_in_flight);
+    if (pager == NULL) {
+        werr_set(&res->err, "libcurl could not start a pager");
+        return LISTING_FAILED;
+    }
+    enum listing got = LISTING_OK;
+    if (!daysync_connect(ds, &res->err) ||
+        !store_calls_begin(ds->conn, w->day, merge, &res->err))
+        got = LISTING_FAILED;
+    ls->wanted = 1;
+    if (got == LISTING_OK && !upstream_pager_want(pager, 1))
+        got = LISTING_FAILED;
+    while (got == LISTING_OK) {
+        json_t *data = NULL;
+        int page = upstream_pager_next(pager, &data, &res->err);
+        if (page <= 0) {
+            got = page == 0 ? LISTING_OK : LISTING_FAILED;
+            break;
+        }
+        got = take_page(ds, w, date, page, data, ls, res);
+        json_decref(data);
+        if (got == LISTING_OK)
+            got = want_pages(pager, ls, &res->err);
+    }
+    upstream_pager_free(pager);
+    if (got == LISTING_OK && ls->fetched > ls->highest) {
+        werr_set(&res->err,
+                 "upstream delivered more records than its totalCount "
+                 "records=%lld total=%lld",
+                 (long long)ls->fetched, (long long)ls->highest);
+        got = LISTING_INCONSISTENT;
+    }
+    return got;
+}
+
+/*
+ * Fetches the window into the day's transaction and commits it, once more
+ * if the upstream contradicted itself. False with res->err (and
+ * res->inconsistent) set; the day's old data then stays.
+ */
+static bool fetch_window(struct daysync *ds, const struct window *w, bool merge,
                          struct daysync_result *res)
 {
     char date[CS_DATE_LEN];
     cs_date_format(w->day, date);
+    struct listing_state ls = {.merge = merge};
+    time_t started = time(NULL);
+    bool ok = false;
     for (int attempt = 1;; attempt++) {
-        enum listing got = fetch_calls(ds, w, list, total, res);
-        if (got == LISTING_FAILED)
-            return false;
-        if (got == LISTING_OK && (int64_t)list->count >= *total)
-            return true;
-        if (got == LISTING_OK)
+        enum listing got = fetch_calls(ds, w, &ls, res);
+        int64_t distinct = (int64_t)ls.ids.count;
+        if (got == LISTING_OK && distinct < ls.highest) {
             werr_set(&res->err,
-                     "distinct records %zu fewer than totalCount %lld "
+                     "distinct records %lld fewer than totalCount %lld "
                      "day=%s (a page repeated or records shifted)",
-                     list->count, (long long)*total, date);
+                     (long long)distinct, (long long)ls.highest, date);
+            got = LISTING_INCONSISTENT;
+        }
+        if (got == LISTING_OK && sig_stop_requested()) {
+            werr_stopped(&res->err, "the day before writing");
+            got = LISTING_FAILED;
+        }
+        if (got == LISTING_OK) {
+            ok = store_calls_commit(ds->conn, w->day, merge, ls.highest,
+                                    started, &res->records, &res->err);
+            break;
+        }
+        if (ds->conn != NULL)
+            store_calls_abandon(ds->conn);
+        if (got == LISTING_FAILED)
+            break;
         if (attempt == CALLS_ATTEMPTS) {
             res->inconsistent = true;
-            return false;
+            break;
         }
         cs_warn("upstream listing inconsistent day=%s attempt=%d: fetching "
                 "it again",
                 date, attempt);
         werr_clear(&res->err);
-        rec_list_free(list);
+        started = time(NULL);
     }
+    idset_free(&ls.ids);
+    return ok;
 }
 
 static bool sync_calls(struct daysync *ds, cs_day day,
                        struct daysync_result *res)
 {
-    struct rec_list list = {0};
     struct window w = {day, 0, LAST_SECOND};
-    int64_t total = 0;
-    time_t started = time(NULL);
-    bool ok = fetch_window(ds, &w, &list, &total, res);
-    if (ok && sig_stop_requested())
-        ok = werr_stopped(&res->err, "the day before writing");
-    if (ok)
-        ok = daysync_connect(ds, &res->err) &&
-             store_calls_day(ds->conn, ds->cfg, day, &list, total, started,
-                             &res->err);
-    if (ok)
-        res->records = (int64_t)list.count;
-    rec_list_free(&list);
-    return ok;
+    return fetch_window(ds, &w, false, res);
 }
 
 static bool fetch_stats(struct daysync *ds, cs_day day, int query_type,
@@ -328,7 +432,7 @@ bool daysync_incremental(struct daysync *ds, cs_day day,
 {
     char date[CS_DATE_LEN];
     struct timespec start;
-    time_t synced = (time_t)-1, started = time(NULL);
+    time_t synced = (time_t)-1;
     memset(res, 0, sizeof(*res));
     cs_date_format(day, date);
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -343,18 +447,7 @@ bool daysync_incremental(struct daysync *ds, cs_day day,
     int64_t day_start = (int64_t)day * 86400 - PLATFORM_UTC_OFFSET;
     int64_t from = (int64_t)synced - ds->cfg->today_lookback - day_start;
     w.from = from < 0 ? 0 : from > LAST_SECOND ? LAST_SECOND : (int)from;
-    struct rec_list list = {0};
-    int64_t total = 0;
-    bool ok = fetch_window(ds, &w, &list, &total, res);
-    if (ok && sig_stop_requested())
-        ok = werr_stopped(&res->err, "the window before writing");
-    if (ok)
-        ok = daysync_connect(ds, &res->err) &&
-             store_calls_merge(ds->conn, ds->cfg, day, &list, started,
-                               &res->err);
-    if (ok)
-        res->records = (int64_t)list.count;
-    rec_list_free(&list);
+    bool ok = fetch_window(ds, &w, true, res);
     res->seconds = elapsed_since(&start);
     if (ok)
         cs_info("window synced source=calls day=%s from=%02d:%02d:%02d "

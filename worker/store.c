@@ -12,15 +12,18 @@
 
 #define COPY_CHUNK (256 * 1024)
 
+static const char count_sql[] =
+    "SELECT count(*) FROM call_records WHERE stat_date = $1::date";
+
 #define COPY_COLUMNS                                                           \
     "(stat_date, record_id, call_time, end_time, task_id, "                    \
     "task_name, user_id, device_id, device_name, cc_id, is_follow, "           \
     "company_id, duration, is_call, hangup_reason, grade, grade_class, "       \
     "province, city, audio)"
 
-/* The columns a merged record replaces (all but the key). */
+/* A merged record replaces every column but the key. */
 static const char merge_sql[] =
-    "INSERT INTO call_records SELECT * FROM call_window "
+    "INSERT INTO call_records SELECT * FROM call_stage "
     "ON CONFLICT (stat_date, record_id) DO UPDATE SET "
     "call_time = excluded.call_time, end_time = excluded.end_time, "
     "task_id = excluded.task_id, task_name = excluded.task_name, "
@@ -203,28 +206,26 @@ static bool end_copy(PGconn *conn, bool ok, struct werr *err)
     return ok;
 }
 
-static bool copy_records(PGconn *conn, const char *table,
-                         const struct cs_config *cfg, const char *date,
-                         const struct rec_list *records, struct werr *err)
+bool store_stage_table(PGconn *conn, struct werr *err)
 {
-    struct buf chunk = {0};
-    char sql[512];
-    snprintf(sql, sizeof(sql), "COPY %s " COPY_COLUMNS " FROM STDIN", table);
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
-    PQclear(res);
-    if (!ok)
-        return db_failed(conn, "copy call_records", err);
-    for (size_t i = 0; ok && i < records->count; i++) {
-        if (!store_copy_record(&chunk, cfg, date, &records->items[i]))
-            ok = werr_set(err, "out of memory at record %zu", i);
-        else if (chunk.len >= COPY_CHUNK)
-            ok = flush_copy(conn, &chunk, err);
-    }
+    return run(conn, "create call_stage",
+               "CREATE TEMP TABLE call_stage (LIKE call_records)", 0, NULL,
+               err);
+}
+
+/* A query's one integer. */
+static bool query_count(PGconn *conn, const char *what, const char *sql,
+                        const char *date, int64_t *count, struct werr *err)
+{
+    const char *p[] = {date};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     if (ok)
-        ok = flush_copy(conn, &chunk, err);
-    buf_free(&chunk);
-    return end_copy(conn, ok, err);
+        *count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        db_failed(conn, what, err);
+    PQclear(res);
+    return ok;
 }
 
 static bool set_sync_state(PGconn *conn, const char *date, const char *source,
@@ -255,30 +256,97 @@ static bool begin_day(PGconn *conn, const char *date, const char *source,
                2, p, err);
 }
 
+bool store_calls_begin(PGconn *conn, cs_day day, bool merge, struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    bool ok = begin_day(conn, date, "calls", err) &&
+              (merge ? run(conn, "empty call_stage", "TRUNCATE call_stage", 0,
+                           NULL, err)
+                     : run(conn, "delete call_records",
+                           "DELETE FROM call_records WHERE "
+                           "stat_date = $1::date",
+                           1, p, err));
+    if (ok) {
+        PGresult *res = PQexec(
+            conn, merge ? "COPY call_stage " COPY_COLUMNS " FROM STDIN"
+                        : "COPY call_records " COPY_COLUMNS " FROM STDIN");
+        ok = PQresultStatus(res) == PGRES_COPY_IN ||
+             db_failed(conn, "copy call_records", err);
+        PQclear(res);
+    }
+    if (!ok)
+        rollback(conn);
+    return ok;
+}
+
+bool store_calls_put(PGconn *conn, const struct cs_config *cfg,
+                     const char *date, const struct rec_list *records,
+                     struct werr *err)
+{
+    struct buf chunk = {0};
+    bool ok = true;
+    for (size_t i = 0; ok && i < records->count; i++) {
+        if (!store_copy_record(&chunk, cfg, date, &records->items[i]))
+            ok = werr_set(err, "out of memory at record %zu", i);
+        else if (chunk.len >= COPY_CHUNK)
+            ok = flush_copy(conn, &chunk, err);
+    }
+    if (ok)
+        ok = flush_copy(conn, &chunk, err);
+    buf_free(&chunk);
+    return ok;
+}
+
+void store_calls_abandon(PGconn *conn)
+{
+    struct werr ignored = {{0}};
+    if (PQtransactionStatus(conn) == PQTRANS_ACTIVE)
+        (void)end_copy(conn, false, &ignored);
+    rollback(conn);
+}
+
+bool store_calls_commit(PGconn *conn, cs_day day, bool merge,
+                        int64_t upstream_total, time_t synced_at,
+                        int64_t *written, struct werr *err)
+{
+    char date[CS_DATE_LEN];
+    cs_date_format(day, date);
+    const char *p[] = {date};
+    bool ok =
+        end_copy(conn, true, err) &&
+        (!merge || run(conn, "merge call_records", merge_sql, 0, NULL, err)) &&
+        run(conn, "delete day_grades",
+            "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) &&
+        run(conn, "insert day_grades", grades_sql, 1, p, err) &&
+        query_count(conn, "count call_records", count_sql, date, written,
+                    err) &&
+        set_sync_state(conn, date, "calls", *written,
+                       merge ? *written : upstream_total, synced_at, err) &&
+        (!merge ||
+         run(conn, "empty call_stage", "TRUNCATE call_stage", 0, NULL, err)) &&
+        run(conn, "commit calls day", "COMMIT", 0, NULL, err);
+    if (!ok)
+        rollback(conn);
+    return ok;
+}
+
 bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                      const struct rec_list *records, int64_t upstream_total,
                      time_t synced_at, struct werr *err)
 {
     char date[CS_DATE_LEN];
+    int64_t written;
     cs_date_format(day, date);
-    const char *p[] = {date};
-    if (!begin_day(conn, date, "calls", err))
-        goto fail;
-    if (!run(conn, "delete call_records",
-             "DELETE FROM call_records WHERE stat_date = $1::date", 1, p,
-             err) ||
-        !run(conn, "delete day_grades",
-             "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) ||
-        !copy_records(conn, "call_records", cfg, date, records, err) ||
-        !run(conn, "insert day_grades", grades_sql, 1, p, err) ||
-        !set_sync_state(conn, date, "calls", (int64_t)records->count,
-                        upstream_total, synced_at, err) ||
-        !run(conn, "commit calls day", "COMMIT", 0, NULL, err))
-        goto fail;
-    return true;
-fail:
-    rollback(conn);
-    return false;
+    if (!store_calls_begin(conn, day, false, err))
+        return false;
+    if (!store_calls_put(conn, cfg, date, records, err)) {
+        store_calls_abandon(conn);
+        return false;
+    }
+    return store_calls_commit(conn, day, false, upstream_total, synced_at,
+                              &written, err);
 }
 
 static bool insert_row(PGconn *conn, const char *what, const char *sql,
@@ -340,56 +408,6 @@ bool store_stats_day(PGconn *conn, cs_day day,
         !insert_totals(conn, date, &accounts->total, err) ||
         !set_sync_state(conn, date, "stats", rows, rows, synced_at, err) ||
         !run(conn, "commit stats day", "COMMIT", 0, NULL, err))
-        goto fail;
-    return true;
-fail:
-    rollback(conn);
-    return false;
-}
-
-bool store_window_table(PGconn *conn, struct werr *err)
-{
-    return run(conn, "create call_window",
-               "CREATE TEMP TABLE call_window (LIKE call_records) "
-               "ON COMMIT DELETE ROWS",
-               0, NULL, err);
-}
-
-/* The day's records counted, for sync_state after a merge. */
-static bool count_day(PGconn *conn, const char *date, int64_t *count,
-                      struct werr *err)
-{
-    const char *p[] = {date};
-    PGresult *res = PQexecParams(
-        conn, "SELECT count(*) FROM call_records WHERE stat_date = $1::date", 1,
-        NULL, p, NULL, NULL, 0);
-    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (ok)
-        *count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    else
-        db_failed(conn, "count call_records", err);
-    PQclear(res);
-    return ok;
-}
-
-bool store_calls_merge(PGconn *conn, const struct cs_config *cfg, cs_day day,
-                       const struct rec_list *records, time_t synced_at,
-                       struct werr *err)
-{
-    char date[CS_DATE_LEN];
-    int64_t count = 0;
-    cs_date_format(day, date);
-    const char *p[] = {date};
-    if (!begin_day(conn, date, "calls", err))
-        goto fail;
-    if (!copy_records(conn, "call_window", cfg, date, records, err) ||
-        !run(conn, "merge call_records", merge_sql, 0, NULL, err) ||
-        !run(conn, "delete day_grades",
-             "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) ||
-        !run(conn, "insert day_grades", grades_sql, 1, p, err) ||
-        !count_day(conn, date, &count, err) ||
-        !set_sync_state(conn, date, "calls", count, count, synced_at, err) ||
-        !run(conn, "commit calls window", "COMMIT", 0, NULL, err))
         goto fail;
     return true;
 fail:

@@ -28,27 +28,44 @@ __attribute__((warn_unused_result)) bool
 store_copy_record(struct buf *out, const struct cs_config *cfg,
                   const char *stat_date, const struct rec_record *rec);
 
-/* Replaces day's call_records and day_grades by records (distinct ids)
- * and sets its `calls` sync_state, synced as of synced_at (the moment the
- * fetch began). Nothing changes on failure. */
+/*
+ * A day's call records are written as they arrive, inside the day's
+ * transaction: store_calls_begin opens it (and a COPY), store_calls_put
+ * adds a page, store_calls_commit makes the day visible at once, and
+ * store_calls_abandon leaves the old day as it was. A day of any size thus
+ * needs no more memory than a few pages. A full day replaces the old one;
+ * a merge (today's window) adds to it through the session's call_stage,
+ * replacing records of the same id.
+ */
+
+/* Creates the session's call_stage; once per connection. */
+__attribute__((warn_unused_result)) bool store_stage_table(PGconn *conn,
+                                                           struct werr *err);
+
+/* Opens day's transaction, waits for its lock, and opens the COPY. */
+__attribute__((warn_unused_result)) bool
+store_calls_begin(PGconn *conn, cs_day day, bool merge, struct werr *err);
+
+/* Copies records of date (distinct ids, none already put). */
+__attribute__((warn_unused_result)) bool
+store_calls_put(PGconn *conn, const struct cs_config *cfg, const char *date,
+                const struct rec_list *records, struct werr *err);
+
+/* Ends the COPY, rebuilds the day's day_grades, sets its `calls`
+ * sync_state as of synced_at (when the fetch began) and commits; *written
+ * is the day's records. On failure the transaction is rolled back. */
+__attribute__((warn_unused_result)) bool
+store_calls_commit(PGconn *conn, cs_day day, bool merge, int64_t upstream_total,
+                   time_t synced_at, int64_t *written, struct werr *err);
+
+/* Abandons the COPY and rolls the day's transaction back. */
+void store_calls_abandon(PGconn *conn);
+
+/* Replaces day by records held in memory (distinct ids). */
 __attribute__((warn_unused_result)) bool
 store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                 const struct rec_list *records, int64_t upstream_total,
                 time_t synced_at, struct werr *err);
-
-/* Creates the session's call_window table that store_calls_merge uses;
- * once per connection. */
-__attribute__((warn_unused_result)) bool store_window_table(PGconn *conn,
-                                                            struct werr *err);
-
-/* Adds records (distinct ids) to day's call_records, replacing those of
- * the same id, rebuilds the day's day_grades and sets its `calls`
- * sync_state as of synced_at, in one transaction. Nothing changes on
- * failure. */
-__attribute__((warn_unused_result)) bool
-store_calls_merge(PGconn *conn, const struct cs_config *cfg, cs_day day,
-                  const struct rec_list *records, time_t synced_at,
-                  struct werr *err);
 
 /* Replaces day's account_stats, day_totals and task_stats and sets its
  * `stats` sync_state. Nothing changes on failure. */

@@ -23,17 +23,24 @@
 #define CODE_TOKEN_INVALID 1000001
 #define CODE_TOKEN_EXPIRED 1000002
 
-struct upstream {
-    const struct cs_config *cfg;
-    struct upstream_counts counts;
-    double deadline; /* monotonic seconds; 0 for none */
-    unsigned jitter; /* the state of the retries' random spread */
+/* One easy handle with what a response brings back. */
+struct xfer {
+    struct upstream *up;
     CURL *curl;
-    char *token;
-    struct curl_slist *headers; /* Authorization and Content-Type */
+    struct curl_slist *headers; /* this request's own copy */
     struct buf body;
     long retry_after_s; /* of the last response; -1 when none */
     char errbuf[CURL_ERROR_SIZE];
+};
+
+struct upstream {
+    const struct cs_config *cfg;
+    struct upstream_counts counts;
+    double deadline;    /* monotonic seconds; 0 for none */
+    unsigned jitter;    /* the state of the retries' random spread */
+    unsigned token_gen; /* bumped by each token fetched */
+    char *token;
+    struct xfer main; /* tokens, statistics */
 };
 
 /* One HTTP request: what names it in logs (never the URL of a token
@@ -115,10 +122,10 @@ bool upstream_cdr_url(const char *base_url, cs_day day, int from, int to,
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
-    struct upstream *up = userp;
+    struct xfer *x = userp;
     size_t n = size * nmemb;
-    if (up->body.len + n > (size_t)MAX_BODY_BYTES ||
-        !buf_append(&up->body, data, n))
+    if (x->body.len + n > (size_t)MAX_BODY_BYTES ||
+        !buf_append(&x->body, data, n))
         return 0; /* libcurl then fails the transfer */
     return n;
 }
@@ -142,7 +149,7 @@ long upstream_parse_retry_after(const char *value, time_t now)
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
-    struct upstream *up = userp;
+    struct xfer *x = userp;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
     if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
@@ -153,7 +160,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
         memcpy(value, data + sizeof(name) - 1, len);
         value[len] = '\0';
         value[strcspn(value, "\r\n")] = '\0';
-        up->retry_after_s = upstream_parse_retry_after(value, time(NULL));
+        x->retry_after_s = upstream_parse_retry_after(value, time(NULL));
     }
     return n;
 }
@@ -169,31 +176,54 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
     return sig_stop_requested() ? 1 : 0;
 }
 
-struct upstream *upstream_new(const struct cs_config *cfg)
+static bool xfer_init(struct xfer *x, struct upstream *up)
 {
-    struct upstream *up = calloc(1, sizeof(*up));
-    if (up == NULL || (up->curl = curl_easy_init()) == NULL) {
-        cs_error("upstream client: libcurl could not start");
-        free(up);
-        return NULL;
-    }
-    up->cfg = cfg;
-    up->jitter = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
-    CURL *c = up->curl;
+    memset(x, 0, sizeof(*x));
+    x->up = up;
+    x->curl = curl_easy_init();
+    if (x->curl == NULL)
+        return false;
+    const struct cs_config *cfg = up->cfg;
+    CURL *c = x->curl;
     long connect_s = cfg->http_timeout < 15 ? cfg->http_timeout : 15;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, up->errbuf);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->http_timeout);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "callstats-worker");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, up);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, up);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, up);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+    return true;
+}
+
+static void xfer_cleanup(struct xfer *x)
+{
+    curl_easy_cleanup(x->curl);
+    x->curl = NULL;
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    buf_free(&x->body);
+}
+
+struct upstream *upstream_new(const struct cs_config *cfg)
+{
+    struct upstream *up = calloc(1, sizeof(*up));
+    if (up != NULL) {
+        up->cfg = cfg;
+        up->jitter = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    }
+    if (up == NULL || !xfer_init(&up->main, up)) {
+        cs_error("upstream client: libcurl could not start");
+        free(up);
+        return NULL;
+    }
     return up;
 }
 
@@ -204,8 +234,6 @@ static void forget_token(struct upstream *up)
         free(up->token);
         up->token = NULL;
     }
-    curl_slist_free_all(up->headers);
-    up->headers = NULL;
 }
 
 void upstream_free(struct upstream *up)
@@ -213,8 +241,7 @@ void upstream_free(struct upstream *up)
     if (up == NULL)
         return;
     forget_token(up);
-    curl_easy_cleanup(up->curl);
-    buf_free(&up->body);
+    xfer_cleanup(&up->main);
     free(up);
 }
 
@@ -247,16 +274,46 @@ long upstream_jitter_ms(long ms, unsigned *state)
     return half + (long)(x % (unsigned)(half + 1));
 }
 
-/* Runs the transfer; V_RETRY with problem set on a transport error. */
-static enum verdict transfer(struct upstream *up, const struct request *rq,
-                             long *status, char *problem, size_t plen)
+/* This request's headers: the token as it is now (a token fetched while
+ * it is in flight does not change them under it). */
+static bool set_headers(struct xfer *x, bool auth)
 {
-    CURL *c = up->curl;
-    buf_reset(&up->body);
-    up->retry_after_s = -1;
-    up->errbuf[0] = '\0';
-    up->counts.requests++;
-    notify_alive();
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    if (!auth)
+        return true;
+    const char *token = x->up->token;
+    size_t len = strlen("Authorization: ") + strlen(token) + 1;
+    char *line = malloc(len);
+    if (line == NULL)
+        return false;
+    snprintf(line, len, "Authorization: %s", token);
+    x->headers = curl_slist_append(NULL, line);
+    memset(line, 0, len);
+    free(line);
+    struct curl_slist *more =
+        x->headers
+            ? curl_slist_append(x->headers, "Content-Type: application/json")
+            : NULL;
+    if (more == NULL) {
+        curl_slist_free_all(x->headers);
+        x->headers = NULL;
+        return false;
+    }
+    x->headers = more;
+    return true;
+}
+
+/* Readies x for rq: a fresh body, the URL, headers and time-out. */
+static bool xfer_prepare(struct xfer *x, const struct request *rq)
+{
+    struct upstream *up = x->up;
+    CURL *c = x->curl;
+    buf_reset(&x->body);
+    x->retry_after_s = -1;
+    x->errbuf[0] = '\0';
+    if (!set_headers(x, rq->auth))
+        return false;
     long timeout = up->cfg->http_timeout;
     if (up->deadline > 0) {
         double left = up->deadline - mono_now();
@@ -267,21 +324,14 @@ static enum verdict transfer(struct upstream *up, const struct request *rq,
     }
     curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(c, CURLOPT_URL, rq->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, rq->auth ? up->headers : NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
     if (rq->post != NULL)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->post);
     else
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_ABORTED_BY_CALLBACK || sig_stop_requested())
-        return V_STOPPED;
-    if (rc != CURLE_OK) {
-        snprintf(problem, plen, "%s",
-                 up->errbuf[0] ? up->errbuf : curl_easy_strerror(rc));
-        return V_RETRY;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    return V_DONE;
+    up->counts.requests++;
+    notify_alive();
+    return true;
 }
 
 /*
@@ -321,13 +371,13 @@ static void json_reason(const json_error_t *jerr, char *out, size_t len)
 }
 
 /* Reads the envelope of a response body already received. */
-static enum verdict read_envelope(struct upstream *up, const struct request *rq,
+static enum verdict read_envelope(struct xfer *x, const struct request *rq,
                                   long status, json_t **data, char *problem,
                                   size_t plen, struct werr *err)
 {
     json_error_t jerr;
     json_t *root =
-        json_loadb(up->body.data ? up->body.data : "", up->body.len, 0, &jerr);
+        json_loadb(x->body.data ? x->body.data : "", x->body.len, 0, &jerr);
     if (root == NULL) {
         if (status >= 200 && status < 300) {
             char reason[JSON_ERROR_TEXT_LENGTH + 32];
@@ -354,7 +404,7 @@ static enum verdict read_envelope(struct upstream *up, const struct request *rq,
         v = V_FAILED;
     if (v == V_FAILED) {
         char told[256];
-        redact(json_is_string(msg) ? json_string_value(msg) : "", up->token,
+        redact(json_is_string(msg) ? json_string_value(msg) : "", x->up->token,
                told, sizeof(told));
         werr_set(err,
                  "upstream refused request=%s http=%ld code=%lld "
@@ -370,23 +420,29 @@ static enum verdict read_envelope(struct upstream *up, const struct request *rq,
     return v;
 }
 
-static enum verdict attempt(struct upstream *up, const struct request *rq,
-                            json_t **data, char *problem, size_t plen,
-                            struct werr *err)
+/* What a finished transfer came to. */
+static enum verdict judge(struct xfer *x, const struct request *rq, CURLcode rc,
+                          json_t **data, char *problem, size_t plen,
+                          struct werr *err)
 {
     long status = 0;
-    enum verdict v = transfer(up, rq, &status, problem, plen);
-    if (v != V_DONE)
-        return v;
+    if (rc == CURLE_ABORTED_BY_CALLBACK || sig_stop_requested())
+        return V_STOPPED;
+    if (rc != CURLE_OK) {
+        snprintf(problem, plen, "%s",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        return V_RETRY;
+    }
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     cs_debug("upstream response request=%s http=%ld bytes=%zu", rq->what,
-             status, up->body.len);
+             status, x->body.len);
     if (status == 401 && rq->auth)
         return V_AUTH;
     if (status == 429 || status >= 500) {
         snprintf(problem, plen, "HTTP %ld", status);
         return V_RETRY;
     }
-    return read_envelope(up, rq, status, data, problem, plen, err);
+    return read_envelope(x, rq, status, data, problem, plen, err);
 }
 
 static bool request(struct upstream *up, const struct request *rq,
@@ -400,20 +456,10 @@ static bool set_token(struct upstream *up, const json_t *data, struct werr *err)
     if (token == NULL || token[0] == '\0' || strpbrk(token, "\r\n"))
         return werr_set(err, "upstream token response has no usable "
                              "field=data.token");
-    size_t len = strlen("Authorization: ") + strlen(token) + 1;
-    char *header = malloc(len);
     up->token = strdup(token);
-    if (header == NULL || up->token == NULL) {
-        free(header);
-        forget_token(up);
+    if (up->token == NULL)
         return werr_set(err, "out of memory storing the token");
-    }
-    snprintf(header, len, "Authorization: %s", token);
-    up->headers = curl_slist_append(NULL, header);
-    memset(header, 0, len);
-    free(header);
-    up->headers =
-        curl_slist_append(up->headers, "Content-Type: application/json");
+    up->token_gen++;
     return true;
 }
 
@@ -442,63 +488,95 @@ static bool fetch_token(struct upstream *up, struct werr *err)
     forget_token(up);
     ok = request(up, &rq, &data, err) && set_token(up, data, err);
     memset(url, 0, sizeof(url));
+    /* libcurl keeps a copy of the last URL: overwrite it. */
+    curl_easy_setopt(up->main.curl, CURLOPT_URL, "http://localhost/");
     json_decref(data);
     if (ok)
         cs_info("upstream token obtained via=%s", rq.what);
     return ok;
 }
 
+/* The token is refused: one login serves every request that was sent
+ * with the same token (gen), the others find a newer one already there. */
+static bool renew_token(struct upstream *up, unsigned gen, const char *what,
+                        struct werr *err)
+{
+    if (up->token != NULL && up->token_gen != gen)
+        return true;
+    cs_info("upstream token no longer valid request=%s", what);
+    up->counts.relogins++;
+    return fetch_token(up, err);
+}
+
+/* The wait before a retry, or false with err set when the retries or the
+ * run's deadline are used up. */
+static bool next_try(struct upstream *up, const struct request *rq, int retry,
+                     long retry_after_s, const char *problem, long *ms,
+                     struct werr *err)
+{
+    if (retry >= up->cfg->http_retries)
+        return werr_set(err,
+                        "upstream request failed request=%s attempts=%d "
+                        "error=\"%s\"",
+                        rq->what, retry + 1, problem);
+    *ms = upstream_retry_delay_ms(retry_after_s, retry);
+    if (retry_after_s < 0)
+        *ms = upstream_jitter_ms(*ms, &up->jitter);
+    if (up->deadline > 0 && mono_now() + (double)*ms / 1000 > up->deadline)
+        return werr_set(err,
+                        "upstream request failed and the run's deadline "
+                        "comes before the next try request=%s attempts=%d "
+                        "retry_in_ms=%ld error=\"%s\"",
+                        rq->what, retry + 1, *ms, problem);
+    up->counts.retries++;
+    cs_warn("upstream request failed request=%s attempt=%d error=\"%s\" "
+            "retry_in_ms=%ld",
+            rq->what, retry + 1, problem, *ms);
+    return true;
+}
+
 static bool request(struct upstream *up, const struct request *rq,
                     json_t **data, struct werr *err)
 {
-    bool refreshed = false;
-    int retries = up->cfg->http_retries;
+    bool renewed = false;
     char problem[CURL_ERROR_SIZE + 64];
+    struct xfer *x = &up->main;
     *data = NULL;
     for (int retry = 0;;) {
         if (rq->auth && up->token == NULL && !fetch_token(up, err))
             return false;
+        unsigned gen = up->token_gen;
         problem[0] = '\0';
-        enum verdict v = attempt(up, rq, data, problem, sizeof(problem), err);
-        if (v == V_DONE)
+        if (!xfer_prepare(x, rq))
+            return werr_set(err, "out of memory preparing request=%s",
+                            rq->what);
+        CURLcode rc = curl_easy_perform(x->curl);
+        enum verdict v = judge(x, rq, rc, data, problem, sizeof(problem), err);
+        long ms;
+        switch (v) {
+        case V_DONE:
             return true;
-        if (v == V_FAILED)
+        case V_FAILED:
             return false;
-        if (v == V_STOPPED)
+        case V_STOPPED:
             return werr_stopped(err, rq->what);
-        if (v == V_AUTH) {
-            if (refreshed)
+        case V_AUTH:
+            if (renewed)
                 return werr_set(err,
-                                "upstream rejected a fresh token "
-                                "request=%s",
+                                "upstream rejected a fresh token request=%s",
                                 rq->what);
-            cs_info("upstream token no longer valid request=%s", rq->what);
-            refreshed = true;
-            up->counts.relogins++;
-            forget_token(up);
+            renewed = true;
+            if (!renew_token(up, gen, rq->what, err))
+                return false;
+            continue;
+        case V_RETRY:
+            if (!next_try(up, rq, retry, x->retry_after_s, problem, &ms, err))
+                return false;
+            retry++;
+            if (!sig_sleep_ms(ms))
+                return werr_stopped(err, rq->what);
             continue;
         }
-        if (retry >= retries)
-            return werr_set(err,
-                            "upstream request failed request=%s "
-                            "attempts=%d error=\"%s\"",
-                            rq->what, retry + 1, problem);
-        long ms = upstream_retry_delay_ms(up->retry_after_s, retry);
-        if (up->retry_after_s < 0)
-            ms = upstream_jitter_ms(ms, &up->jitter);
-        if (up->deadline > 0 && mono_now() + (double)ms / 1000 > up->deadline)
-            return werr_set(err,
-                            "upstream request failed and the run's deadline "
-                            "comes before the next try request=%s attempts=%d "
-                            "retry_in_ms=%ld error=\"%s\"",
-                            rq->what, retry + 1, ms, problem);
-        up->counts.retries++;
-        cs_warn("upstream request failed request=%s attempt=%d error=\"%s\" "
-                "retry_in_ms=%ld",
-                rq->what, retry + 1, problem, ms);
-        retry++;
-        if (!sig_sleep_ms(ms))
-            return werr_stopped(err, rq->what);
     }
 }
 
@@ -517,16 +595,223 @@ bool upstream_stats(struct upstream *up, cs_day day, int query_type,
     return request(up, &rq, data, err);
 }
 
-bool upstream_cdr_page(struct upstream *up, cs_day day, int from, int to,
-                       int page, json_t **data, struct werr *err)
+/* The pager: pages of one CDR window, several in flight at once. */
+
+#define PAGER_MAX_IN_FLIGHT 16
+
+struct page_call {
+    struct xfer x;
+    int page;          /* 0 when the slot is free */
+    bool active;       /* added to the multi handle */
+    int retry;         /* retries so far */
+    bool renewed;      /* its one token renewal is spent */
+    unsigned gen;      /* the token generation it was sent with */
+    double not_before; /* monotonic: a retry waits until then */
+    char url[1024];
+    char what[96];
+};
+
+struct upstream_pager {
+    struct upstream *up;
+    CURLM *multi;
+    cs_day day;
+    int from, to;
+    int slots;
+    struct page_call calls[PAGER_MAX_IN_FLIGHT];
+    int *queue; /* pages wanted, not yet sent */
+    size_t queued, queue_cap;
+};
+
+struct upstream_pager *upstream_pager_new(struct upstream *up, cs_day day,
+                                          int from, int to, int in_flight)
 {
-    char date[CS_DATE_LEN], url[1024], what[96];
-    cs_date_format(day, date);
-    if (!upstream_cdr_url(up->cfg->base_url, day, from, to, page, url,
-                          sizeof(url)))
-        return werr_set(err, "GUANKE_BASE_URL too long for a CDR URL");
-    snprintf(what, sizeof(what), "/task/cdr/all2 day=%s from=%d to=%d page=%d",
-             date, from, to, page);
-    struct request rq = {what, url, NULL, true};
-    return request(up, &rq, data, err);
+    struct upstream_pager *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->up = up;
+    p->day = day;
+    p->from = from;
+    p->to = to;
+    p->slots = in_flight < 1                     ? 1
+               : in_flight > PAGER_MAX_IN_FLIGHT ? PAGER_MAX_IN_FLIGHT
+                                                 : in_flight;
+    p->multi = curl_multi_init();
+    bool ok = p->multi != NULL;
+    for (int i = 0; ok && i < p->slots; i++)
+        ok = xfer_init(&p->calls[i].x, up);
+    if (!ok) {
+        upstream_pager_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void upstream_pager_free(struct upstream_pager *p)
+{
+    if (p == NULL)
+        return;
+    for (int i = 0; i < p->slots; i++) {
+        struct page_call *c = &p->calls[i];
+        if (c->active)
+            curl_multi_remove_handle(p->multi, c->x.curl);
+        if (c->x.curl != NULL)
+            xfer_cleanup(&c->x);
+    }
+    curl_multi_cleanup(p->multi);
+    free(p->queue);
+    free(p);
+}
+
+bool upstream_pager_want(struct upstream_pager *p, int page)
+{
+    if (p->queued == p->queue_cap) {
+        size_t cap = p->queue_cap ? p->queue_cap * 2 : 64;
+        int *q = realloc(p->queue, cap * sizeof(*q));
+        if (q == NULL)
+            return false;
+        p->queue = q;
+        p->queue_cap = cap;
+    }
+    p->queue[p->queued++] = page;
+    return true;
+}
+
+/* Sends c's request now, with a token fetched first when there is none. */
+static bool send_call(struct upstream_pager *p, struct page_call *c,
+                      struct werr *err)
+{
+    struct request rq = {c->what, c->url, NULL, true};
+    if (p->up->token == NULL && !fetch_token(p->up, err))
+        return false;
+    c->gen = p->up->token_gen;
+    if (!xfer_prepare(&c->x, &rq) ||
+        curl_multi_add_handle(p->multi, c->x.curl) != CURLM_OK)
+        return werr_set(err, "out of memory sending request=%s", c->what);
+    c->active = true;
+    return true;
+}
+
+/* Fills free slots from the queue (lowest page first) and sends every
+ * request whose wait is over. */
+static bool start_calls(struct upstream_pager *p, struct werr *err)
+{
+    double now = mono_now();
+    for (int i = 0; i < p->slots; i++) {
+        struct page_call *c = &p->calls[i];
+        if (c->page == 0 && p->queued > 0) {
+            size_t low = 0;
+            for (size_t k = 1; k < p->queued; k++)
+                if (p->queue[k] < p->queue[low])
+                    low = k;
+            c->page = p->queue[low];
+            p->queue[low] = p->queue[--p->queued];
+            c->retry = 0;
+            c->renewed = false;
+            c->not_before = 0;
+            if (!upstream_cdr_url(p->up->cfg->base_url, p->day, p->from, p->to,
+                                  c->page, c->url, sizeof(c->url)))
+                return werr_set(err, "GUANKE_BASE_URL too long for a CDR URL");
+            char date[CS_DATE_LEN];
+            cs_date_format(p->day, date);
+            snprintf(c->what, sizeof(c->what),
+                     "/task/cdr/all2 day=%s from=%d to=%d page=%d", date,
+                     p->from, p->to, c->page);
+        }
+        if (c->page != 0 && !c->active && c->not_before <= now &&
+            !send_call(p, c, err))
+            return false;
+    }
+    return true;
+}
+
+/* Judges c's finished transfer: true with *data when it brought a page,
+ * true with *data NULL when it will be sent again, false on failure. */
+static bool finish_call(struct upstream_pager *p, struct page_call *c,
+                        CURLcode rc, json_t **data, struct werr *err)
+{
+    char problem[CURL_ERROR_SIZE + 64] = "";
+    struct request rq = {c->what, c->url, NULL, true};
+    curl_multi_remove_handle(p->multi, c->x.curl);
+    c->active = false;
+    *data = NULL;
+    enum verdict v = judge(&c->x, &rq, rc, data, problem, sizeof(problem), err);
+    long ms;
+    switch (v) {
+    case V_DONE:
+        return true;
+    case V_FAILED:
+        return false;
+    case V_STOPPED:
+        return werr_stopped(err, c->what);
+    case V_AUTH:
+        if (c->renewed)
+            return werr_set(err, "upstream rejected a fresh token request=%s",
+                            c->what);
+        c->renewed = true;
+        return renew_token(p->up, c->gen, c->what, err);
+    case V_RETRY:
+        if (!next_try(p->up, &rq, c->retry, c->x.retry_after_s, problem, &ms,
+                      err))
+            return false;
+        c->retry++;
+        c->not_before = mono_now() + (double)ms / 1000;
+        return true;
+    }
+    return false;
+}
+
+/* The time until the next retry is due, in ms, at most cap. */
+static int wait_ms(const struct upstream_pager *p, int cap)
+{
+    double now = mono_now(), wait = cap;
+    for (int i = 0; i < p->slots; i++) {
+        const struct page_call *c = &p->calls[i];
+        if (c->page != 0 && !c->active) {
+            double ms = (c->not_before - now) * 1000;
+            wait = ms < wait ? (ms > 0 ? ms : 0) : wait;
+        }
+    }
+    return (int)wait;
+}
+
+int upstream_pager_next(struct upstream_pager *p, json_t **data,
+                        struct werr *err)
+{
+    *data = NULL;
+    for (;;) {
+        if (sig_stop_requested()) {
+            werr_stopped(err, "the listing");
+            return -1;
+        }
+        if (!start_calls(p, err))
+            return -1;
+        bool busy = false;
+        for (int i = 0; i < p->slots; i++)
+            busy |= p->calls[i].page != 0;
+        if (!busy)
+            return 0;
+        int running = 0;
+        if (curl_multi_perform(p->multi, &running) != CURLM_OK) {
+            werr_set(err, "libcurl multi interface failed");
+            return -1;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct xfer *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            struct page_call *c = (struct page_call *)x;
+            if (!finish_call(p, c, msg->data.result, data, err))
+                return -1;
+            if (*data != NULL) {
+                int page = c->page;
+                c->page = 0;
+                return page;
+            }
+        }
+        notify_alive();
+        curl_multi_poll(p->multi, NULL, 0, wait_ms(p, 200), NULL);
+    }
 }

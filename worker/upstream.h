@@ -46,12 +46,31 @@ __attribute__((warn_unused_result)) bool
 upstream_stats(struct upstream *up, cs_day day, int query_type, json_t **data,
                struct werr *err);
 
-/* The `data` of page `page` (from 1) of GET /task/cdr/all2 for the
- * seconds from .. to (0 .. 86399) of the platform's day; the caller owns
- * *data. */
+/*
+ * A pager fetches the pages of GET /task/cdr/all2 for the seconds from ..
+ * to (0 .. 86399) of the platform's day, up to in_flight requests at once,
+ * each with the retries, backoff and token renewal of a single request. One
+ * token renewal serves all the requests the old token failed.
+ */
+struct upstream_pager;
+
+/* NULL when libcurl cannot start. */
+struct upstream_pager *upstream_pager_new(struct upstream *up, cs_day day,
+                                          int from, int to, int in_flight);
+
+/* Asks for page (from 1); the lowest pages asked for are sent first. False
+ * when out of memory. */
 __attribute__((warn_unused_result)) bool
-upstream_cdr_page(struct upstream *up, cs_day day, int from, int to, int page,
-                  json_t **data, struct werr *err);
+upstream_pager_want(struct upstream_pager *p, int page);
+
+/* Waits for a page asked for: returns its number with *data (the caller
+ * owns it), 0 when every page asked for has been returned, -1 with err set
+ * when a request failed for good or a stop signal arrived. */
+__attribute__((warn_unused_result)) int
+upstream_pager_next(struct upstream_pager *p, json_t **data, struct werr *err);
+
+/* Abandons the requests in flight. */
+void upstream_pager_free(struct upstream_pager *p);
 
 /* The delay before retry number `retry` (0 for the first): 250 ms,
  * doubling, at most UPSTREAM_BACKOFF_MAX_MS. */
