@@ -47,7 +47,7 @@ INTEGRATION := $(patsubst tests/integration/test_%.c,$(BUILD)/tests/it_%,\
 PROGRAMS := $(BIN)/callstats-worker $(BIN)/callstats-api $(BIN)/callstats-sim
 
 .PHONY: all deps check unit integration demo format format-check clean \
-        sanitize bench
+        sanitize bench bench-worker bench-requests bench-api
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -151,10 +151,20 @@ integration: all
 	tests/integration/run.sh build/asan/bin \
 		$(patsubst build/release/%,build/asan/%,$(INTEGRATION))
 
-# Prints the worker's sync speed and memory and the API's latency.
-bench: deps
+# Benchmarks print figures; none is part of `make check`.
+# bench-worker: sync speed and memory against the \copy ceiling;
+# bench-requests: upstream requests a day, incremental against the whole
+# day every 10 minutes; bench-api: the API's latency.
+bench: bench-worker bench-requests bench-api
+bench-worker: deps
 	$(MAKE) all
-	tests/bench.sh bin
+	tests/bench/worker.sh bin
+bench-requests: deps
+	$(MAKE) all
+	tests/bench/requests.sh bin
+bench-api: deps
+	$(MAKE) all
+	tests/bench/api.sh bin
 
 demo: deps
 	@$(MAKE) --no-print-directory -s all

@@ -2,10 +2,10 @@
 # Benchmarks that print figures (no pass/fail): the worker's sync of the
 # largest real day and of a month, with time and peak memory, and the API's
 # latency for a month view. Everything on 127.0.0.1, bounded in count.
-#   tests/bench.sh [BIN_DIR]      (make bench builds and runs it)
+#   tests/bench/api.sh [BIN_DIR]      (make bench-api builds and runs it)
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$top/deploy/lib.sh"
 bin=$(cd "${1:-$top/bin}" && pwd)
