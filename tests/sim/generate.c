@@ -164,10 +164,9 @@ static int jitter(int n, uint64_t h)
     return n + (int)((long long)n * permille / 1000);
 }
 
-static void plan_outside(const struct sim_model *m, cs_day day, struct plan *p)
+/* The totals of one of the TSV's days, chosen by the seed and the date. */
+static void plan_pick(const struct sim_model *m, cs_day day, struct plan *p)
 {
-    if (cs_date_weekday(day) == 0 || m->n_tsv == 0)
-        return;
     uint64_t pick = sim_hash(m->seed, (uint64_t)day, SALT_PICK);
     const struct sim_tsv_day *t = &m->tsv[pick % (uint64_t)m->n_tsv];
     p->dialled = jitter(t->calls_dialled,
@@ -185,13 +184,40 @@ static void plan_outside(const struct sim_model *m, cs_day day, struct plan *p)
     p->discrepancy = h % 13 == 0 && p->success > 0;
 }
 
-static void plan_day(const struct sim_model *m, cs_day day, struct plan *p)
+static void plan_outside(const struct sim_model *m, cs_day day, struct plan *p)
 {
-    memset(p, 0, sizeof(*p));
-    if (day < m->replay_first || day > m->replay_last) {
-        plan_outside(m, day, p);
+    if (cs_date_weekday(day) == 0 || m->n_tsv == 0)
         return;
+    plan_pick(m, day, p);
+}
+
+/* a * b / c rounded to the nearest; c > 0. */
+static int scale(int a, int b, int c)
+{
+    return (int)(((long long)a * b + c / 2) / c);
+}
+
+/* --day-records: exactly n calls, answered calls and success orders in the
+ * proportions the day would have had. A day that would have had no calls
+ * borrows the proportions of the seeded pick that days outside the TSV's
+ * range get. */
+static void plan_fixed(const struct sim_model *m, cs_day day, int n,
+                       struct plan *p)
+{
+    if (p->dialled <= 0) {
+        memset(p, 0, sizeof(*p));
+        plan_pick(m, day, p);
     }
+    int answered = p->dialled > 0 ? scale(p->answered, n, p->dialled) : 0;
+    p->success = p->answered > 0 ? scale(p->success, answered, p->answered) : 0;
+    p->answered = answered;
+    p->dialled = n;
+    p->discrepancy = p->discrepancy && p->success > 0;
+}
+
+/* A day in the TSV's range: its line, or no calls when it has none. */
+static void plan_replayed(const struct sim_model *m, cs_day day, struct plan *p)
+{
     for (int i = 0; i < m->n_tsv; i++) {
         if (m->tsv[i].day != day)
             continue;
@@ -202,6 +228,18 @@ static void plan_day(const struct sim_model *m, cs_day day, struct plan *p)
         p->discrepancy =
             day == cs_date_from_ymd(2025, 10, 16) && p->success > 0;
     }
+}
+
+static void plan_day(const struct sim_model *m, cs_day day, struct plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    if (day < m->replay_first || day > m->replay_last)
+        plan_outside(m, day, p);
+    else
+        plan_replayed(m, day, p);
+    int fixed = sim_fixed_records(m, day);
+    if (fixed > 0)
+        plan_fixed(m, day, fixed, p);
 }
 
 /* Each seat works on most days with one or two tasks; "admin" dials a few
@@ -240,7 +278,8 @@ static int make_tasks(const struct sim_model *m, struct sim_day *d,
     return admin_calls;
 }
 
-/* Spreads the calls over 09:00-23:59:59 in order, each on a task. */
+/* Spreads the calls in order over the opening time to 23:59:59, each on a
+ * task. */
 static void place_calls(struct sim_day *d, struct rng *r, const int *weights,
                         int admin_calls)
 {
@@ -249,9 +288,10 @@ static void place_calls(struct sim_day *d, struct rng *r, const int *weights,
     for (int t = 0; t < seat_tasks; t++)
         total += weights[t];
     double n = (double)d->n_records;
+    double span = (double)(sim_day_start(d->day) + 86400 - d->open);
     for (int i = 0; i < d->n_records; i++) {
         double u = (double)(rng_next(r) >> 11) / 9007199254740992.0;
-        d->records[i].offset = (uint16_t)((i + u) * SIM_DAY_SPAN / n);
+        d->records[i].offset = (uint32_t)((i + u) * span / n);
         int w = rng_below(r, total), t = 0;
         while (w >= weights[t])
             w -= weights[t++];
@@ -363,7 +403,7 @@ struct sim_day *sim_day_generate(const struct sim_model *m, cs_day day)
     plan_day(m, day, &p);
     struct sim_day *d = sim_alloc(1, sizeof(*d));
     d->day = day;
-    d->open = sim_day_start(day) + SIM_DAY_OPEN;
+    d->open = sim_day_start(day) + m->options.open;
     if (p.dialled <= 0)
         return d;
     d->n_records = p.dialled;

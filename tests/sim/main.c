@@ -19,8 +19,15 @@ static volatile sig_atomic_t stop_signal;
 static const char usage[] =
     "usage: callstats-sim serve --port P [--seed N] [--now EPOCH] "
     "[--faults LIST]\n"
+    "                           [--page-delay-ms N] [--open HH:MM]\n"
+    "                           [--day-records YYYY-MM-DD=N[,...]]\n"
     "                           [--username U --password P] [--secret S]\n"
-    "       callstats-sim truth --date YYYY-MM-DD [--seed N] [--now EPOCH]\n";
+    "       callstats-sim truth --date YYYY-MM-DD [--seed N] [--now EPOCH]\n"
+    "                           [--open HH:MM] "
+    "[--day-records YYYY-MM-DD=N[,...]]\n"
+    "LIST: fault names, comma separated, each as NAME or NAME:N (every Nth\n"
+    "request): http500 429 expire badjson slow hang grow shift reset\n"
+    "retrydate malformed short repeat empty\n";
 
 struct options {
     struct sim_server_config server;
@@ -50,37 +57,66 @@ fail:
     return false;
 }
 
+/* A flag both commands take: true when flag is one, *ok telling whether
+ * its value was good (logged when not). */
+static bool parse_data_flag(const char *flag, const char *value,
+                            struct options *o, bool *ok)
+{
+    struct sim_server_config *c = &o->server;
+    uint64_t v;
+    if (strcmp(flag, "--seed") == 0) {
+        *ok = parse_u64(flag, value, UINT64_MAX, &c->seed);
+    } else if (strcmp(flag, "--now") == 0) {
+        c->has_now = parse_u64(flag, value, 253402300799ULL, &v);
+        c->now = (time_t)v;
+        *ok = c->has_now;
+    } else if (strcmp(flag, "--open") == 0) {
+        *ok = sim_open_parse(value, &c->data);
+    } else if (strcmp(flag, "--day-records") == 0) {
+        *ok = sim_day_records_parse(value, &c->data);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* A flag of serve alone, as parse_data_flag. */
+static bool parse_serve_flag(const char *flag, const char *value,
+                             struct options *o, bool *ok)
+{
+    struct sim_server_config *c = &o->server;
+    uint64_t v = 0;
+    char err[512];
+    if (strcmp(flag, "--port") == 0) {
+        *ok = parse_u64(flag, value, 65535, &v);
+        c->port = (int)v;
+    } else if (strcmp(flag, "--page-delay-ms") == 0) {
+        *ok = parse_u64(flag, value, SIM_MAX_PAGE_DELAY, &v);
+        c->page_delay_ms = (int)v;
+    } else if (strcmp(flag, "--faults") == 0) {
+        *ok = sim_faults_parse(value, &c->faults, err, sizeof(err));
+        if (!*ok)
+            cs_error("flag --faults: %s", err);
+    } else if (strcmp(flag, "--username") == 0) {
+        c->username = value;
+    } else if (strcmp(flag, "--password") == 0) {
+        c->password = value;
+    } else if (strcmp(flag, "--secret") == 0) {
+        c->secret = value;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* One flag and its value; false, logged, on anything wrong. */
 static bool parse_flag(const char *flag, const char *value, bool serve,
                        struct options *o)
 {
-    struct sim_server_config *c = &o->server;
-    uint64_t v;
-    if (strcmp(flag, "--seed") == 0)
-        return parse_u64(flag, value, UINT64_MAX, &c->seed);
-    if (strcmp(flag, "--now") == 0) {
-        c->has_now = parse_u64(flag, value, 253402300799ULL, &v);
-        c->now = (time_t)v;
-        return c->has_now;
-    }
-    if (serve && strcmp(flag, "--port") == 0) {
-        bool ok = parse_u64(flag, value, 65535, &v);
-        c->port = (int)v;
+    bool ok = true;
+    if (parse_data_flag(flag, value, o, &ok) ||
+        (serve && parse_serve_flag(flag, value, o, &ok)))
         return ok;
-    }
-    if (serve && strcmp(flag, "--faults") == 0)
-        return sim_faults_parse(value, &c->faults);
-    const char **text = NULL;
-    if (serve && strcmp(flag, "--username") == 0)
-        text = &c->username;
-    else if (serve && strcmp(flag, "--password") == 0)
-        text = &c->password;
-    else if (serve && strcmp(flag, "--secret") == 0)
-        text = &c->secret;
-    if (text != NULL) {
-        *text = value;
-        return true;
-    }
     if (!serve && strcmp(flag, "--date") == 0) {
         o->has_date = cs_date_parse(value, &o->date);
         if (!o->has_date)
@@ -126,7 +162,7 @@ static bool parse_args(int argc, char **argv, bool serve, struct options *o)
 static int run_truth(const struct options *o)
 {
     struct sim_model m;
-    if (!sim_model_init(&m, o->server.seed))
+    if (!sim_model_init(&m, o->server.seed, &o->server.data))
         return 1;
     struct sim_truth t;
     time_t now = o->server.has_now ? o->server.now : time(NULL);
@@ -175,6 +211,7 @@ int main(int argc, char **argv)
     o.server.username = "demo";
     o.server.password = "demo-password";
     o.server.secret = "demo-secret";
+    sim_data_options_default(&o.server.data);
     if (!parse_args(argc, argv, serve, &o))
         return EXIT_USAGE;
     return serve ? run_serve(&o) : run_truth(&o);

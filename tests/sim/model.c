@@ -1,10 +1,11 @@
 /*
  * The simulator's model: the embedded TSV of real days, the seed's
- * accounts, a small cache of generated days, the clock's cut and the
- * ground truth of a day.
+ * accounts, the options that shape the days, a small cache of generated
+ * days, the clock's cut and the ground truth of a day.
  */
 #include "model.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +133,102 @@ static void make_accounts(struct sim_model *m)
     m->accounts[m->n_seats].user_id = base;
 }
 
-bool sim_model_init(struct sim_model *m, uint64_t seed)
+void sim_data_options_default(struct sim_data_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->open = SIM_DAY_OPEN;
+}
+
+/* Are the n characters at p all digits? */
+static bool all_digits(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool sim_open_parse(const char *text, struct sim_data_options *o)
+{
+    if (strlen(text) != 5 || text[2] != ':' || !all_digits(text, 2) ||
+        !all_digits(text + 3, 2) || atoi(text) > 23 || atoi(text + 3) > 59) {
+        cs_error("flag --open: \"%s\" is not a time of day HH:MM", text);
+        return false;
+    }
+    o->open = atoi(text) * 3600 + atoi(text + 3) * 60;
+    return true;
+}
+
+/* One "YYYY-MM-DD=N" of n characters at item into *f. */
+static bool parse_fixed_day(const char *item, size_t n, struct sim_fixed_day *f)
+{
+    char date[11], count[9];
+    if (n < 12 || n - 11 >= sizeof(count) || item[10] != '=' ||
+        !all_digits(item + 11, n - 11))
+        return false;
+    memcpy(date, item, 10);
+    date[10] = '\0';
+    memcpy(count, item + 11, n - 11);
+    count[n - 11] = '\0';
+    f->records = atoi(count);
+    return cs_date_parse(date, &f->day) && f->records >= 1 &&
+           f->records <= SIM_MAX_RECORDS;
+}
+
+bool sim_day_records_parse(const char *text, struct sim_data_options *o)
+{
+    o->n_fixed = 0;
+    for (const char *p = text;; p++) {
+        size_t n = strcspn(p, ",");
+        struct sim_fixed_day f;
+        if (n == 0) {
+            cs_error("flag --day-records: \"%s\" has an empty item", text);
+            return false;
+        }
+        if (!parse_fixed_day(p, n, &f)) {
+            cs_error("flag --day-records: \"%.*s\" is not YYYY-MM-DD=N with N "
+                     "from 1 to %d",
+                     (int)n, p, SIM_MAX_RECORDS);
+            return false;
+        }
+        for (int i = 0; i < o->n_fixed; i++) {
+            if (o->fixed[i].day == f.day) {
+                cs_error("flag --day-records: the day \"%.10s\" is named "
+                         "twice",
+                         p);
+                return false;
+            }
+        }
+        if (o->n_fixed == SIM_MAX_FIXED) {
+            cs_error("flag --day-records: more than %d days", SIM_MAX_FIXED);
+            return false;
+        }
+        o->fixed[o->n_fixed++] = f;
+        p += n;
+        if (*p == '\0')
+            return true;
+    }
+}
+
+int sim_fixed_records(const struct sim_model *m, cs_day day)
+{
+    for (int i = 0; i < m->options.n_fixed; i++) {
+        if (m->options.fixed[i].day == day)
+            return m->options.fixed[i].records;
+    }
+    return 0;
+}
+
+bool sim_model_init(struct sim_model *m, uint64_t seed,
+                    const struct sim_data_options *o)
 {
     memset(m, 0, sizeof(*m));
     m->seed = seed;
+    if (o != NULL)
+        m->options = *o;
+    else
+        sim_data_options_default(&m->options);
     if (!load_tsv(m))
         return false;
     make_accounts(m);
@@ -221,9 +314,18 @@ time_t sim_record_time(const struct sim_day *d, int i)
     return d->open + d->records[i].offset;
 }
 
+/* A day's first million records keep the numbering they always had; the
+ * rest, on the bigger days of --day-records, take a range of their own
+ * above 10^15, so that ids stay unique and stay exact as JSON numbers. */
+#define IDS_PER_DAY 1000000LL
+#define IDS_BEYOND  1000000000000000LL
+
 long long sim_record_id(const struct sim_day *d, int i)
 {
-    return ((long long)d->day + 100000) * 1000000 + i + 1;
+    long long base = ((long long)d->day + 100000) * IDS_PER_DAY;
+    if (i < IDS_PER_DAY)
+        return base + i + 1;
+    return IDS_BEYOND + base + (i - IDS_PER_DAY) + 1;
 }
 
 int sim_day_lower_bound(const struct sim_day *d, time_t t)

@@ -13,14 +13,15 @@
 
 #include "date.h"
 
-#define SIM_UTC_OFFSET   (8 * 3600)  /* the platform's zone, UTC+8 */
-#define SIM_DAY_OPEN     (9 * 3600)  /* calls start at 09:00 */
-#define SIM_DAY_SPAN     (15 * 3600) /* ... and end by 23:59:59 */
+#define SIM_UTC_OFFSET   (8 * 3600) /* the platform's zone, UTC+8 */
+#define SIM_DAY_OPEN     (9 * 3600) /* calls start at 09:00 unless --open */
 #define SIM_MAX_SEATS    20
 #define SIM_MAX_ACCOUNTS (SIM_MAX_SEATS + 1) /* the seats and "admin" */
 #define SIM_MAX_TASKS    48
 #define SIM_MAX_TSV_DAYS 64
 #define SIM_CACHE_DAYS   6
+#define SIM_MAX_FIXED    64      /* days named in --day-records */
+#define SIM_MAX_RECORDS  2000000 /* the most --day-records gives a day */
 
 /* Record flags. */
 #define SIM_REC_ANSWERED 0x01 /* duration > 0 */
@@ -31,7 +32,7 @@
 
 /* One call, compactly; everything else is derived from its id. */
 struct sim_record {
-    uint16_t offset;   /* seconds after 09:00 UTC+8 of its day */
+    uint32_t offset;   /* seconds after the day's opening time */
     uint16_t duration; /* talk seconds */
     uint8_t task;      /* index into the day's tasks */
     uint8_t label;     /* index into the grade labels (sim_label) */
@@ -53,7 +54,7 @@ struct sim_task {
 /* A whole day as generated, before any cut by the clock. */
 struct sim_day {
     cs_day day;
-    time_t open; /* 09:00 UTC+8 of the day, Unix seconds */
+    time_t open; /* the opening time of the day, Unix seconds */
     int n_tasks;
     struct sim_task tasks[SIM_MAX_TASKS];
     int n_records;
@@ -66,8 +67,22 @@ struct sim_tsv_day {
     int calls_dialled, calls_answered, success_orders;
 };
 
+/* A day given its number of records by --day-records. */
+struct sim_fixed_day {
+    cs_day day;
+    int records;
+};
+
+/* What shapes the days besides the seed: --open and --day-records. */
+struct sim_data_options {
+    int open; /* seconds after 00:00 UTC+8 that calls start */
+    int n_fixed;
+    struct sim_fixed_day fixed[SIM_MAX_FIXED];
+};
+
 struct sim_model {
     uint64_t seed;
+    struct sim_data_options options;
     int n_seats; /* accounts[n_seats] is "admin" */
     struct sim_account accounts[SIM_MAX_ACCOUNTS];
     cs_day replay_first, replay_last; /* the TSV's range */
@@ -90,10 +105,29 @@ struct sim_truth {
 /* A 64-bit mix of the seed and two values; the model's only randomness. */
 uint64_t sim_hash(uint64_t seed, uint64_t a, uint64_t b);
 
-/* Loads the embedded TSV and the seed's accounts; false (logged) when the
- * embedded data is missing or malformed. Free with sim_model_free. */
-__attribute__((warn_unused_result)) bool sim_model_init(struct sim_model *m,
-                                                        uint64_t seed);
+/* The options of a run without --open or --day-records. */
+void sim_data_options_default(struct sim_data_options *o);
+
+/* Parses --open's "HH:MM" into o->open; false, logged with the text, on
+ * anything else. */
+__attribute__((warn_unused_result)) bool
+sim_open_parse(const char *text, struct sim_data_options *o);
+
+/* Parses --day-records' "YYYY-MM-DD=N[,...]" into o's fixed days, replacing
+ * those of an earlier flag; false, logged with the item, on a malformed
+ * item, N outside 1..SIM_MAX_RECORDS, a day named twice or too many days. */
+__attribute__((warn_unused_result)) bool
+sim_day_records_parse(const char *text, struct sim_data_options *o);
+
+/* The records --day-records gives the day, or 0 when it names it not. */
+int sim_fixed_records(const struct sim_model *m, cs_day day);
+
+/* Loads the embedded TSV and the seed's accounts; o NULL means the
+ * defaults. False (logged) when the embedded data is missing or malformed.
+ * Free with sim_model_free. */
+__attribute__((warn_unused_result)) bool
+sim_model_init(struct sim_model *m, uint64_t seed,
+               const struct sim_data_options *o);
 void sim_model_free(struct sim_model *m);
 
 /* Generates the whole day afresh (the cache's miss path); never NULL. */

@@ -83,6 +83,7 @@ static bool parse_window(const char *query, struct sim_cdr_query *q, char *err,
     if (q->end - q->start > SIM_MAX_RANGE_DAYS * 86400) {
         snprintf(err, errlen, "the query range may not exceed %d days",
                  SIM_MAX_RANGE_DAYS);
+        q->over_range = true;
         return false;
     }
     return true;
@@ -190,25 +191,50 @@ static bool matches(const struct sim_model *m, const struct sim_cdr_query *q,
     return true;
 }
 
-/* Renders the matching records [first, first + count) of the window and
- * returns how many records match in all. */
-static long long render_page(struct sim_buf *b, const struct sim_model *m,
-                             const struct sim_cdr_query *q,
-                             const struct segment *segs, int n_segs,
-                             long long first, long long count)
+/* How many records of the window match the query. */
+static long long count_matching(const struct sim_model *m,
+                                const struct sim_cdr_query *q,
+                                const struct segment *segs, int n_segs)
 {
     long long k = 0;
-    bool any = false, filter = filtered(q);
+    bool filter = filtered(q);
     for (int s = 0; s < n_segs; s++) {
         const struct segment *g = &segs[s];
-        if (!filter && (k + (g->hi - g->lo) <= first || k >= first + count)) {
+        if (!filter) {
             k += g->hi - g->lo;
             continue;
         }
-        for (int i = g->lo; i < g->hi; i++) {
+        for (int i = g->lo; i < g->hi; i++)
+            k += matches(m, q, g->day, i);
+    }
+    return k;
+}
+
+/* Renders the matching records [first, first + count) of the window.
+ * Without a filter it starts right at the first one, so that a late page
+ * of a day of a million records costs what the first page costs. */
+static void render_range(struct sim_buf *b, const struct sim_model *m,
+                         const struct sim_cdr_query *q,
+                         const struct segment *segs, int n_segs,
+                         long long first, long long count)
+{
+    long long k = 0, end = first + count;
+    bool any = false, filter = filtered(q);
+    for (int s = 0; s < n_segs && k < end; s++) {
+        const struct segment *g = &segs[s];
+        int i = g->lo;
+        if (!filter && k + (g->hi - g->lo) <= first) {
+            k += g->hi - g->lo;
+            continue;
+        }
+        if (!filter && k < first) {
+            i += (int)(first - k);
+            k = first;
+        }
+        for (; i < g->hi && k < end; i++) {
             if (filter && !matches(m, q, g->day, i))
                 continue;
-            if (k >= first && k < first + count) {
+            if (k >= first) {
                 if (any)
                     sim_buf_add(b, ",", 1);
                 sim_render_record(b, m, g->day, i);
@@ -217,11 +243,29 @@ static long long render_page(struct sim_buf *b, const struct sim_model *m,
             k++;
         }
     }
-    return k;
 }
 
-void sim_cdr_data(struct sim_buf *b, struct sim_model *m,
-                  const struct sim_cdr_query *q, const struct sim_view *v)
+/* The first of the due page faults that the page [first, first + count)
+ * of total records allows. */
+static enum sim_page_fault page_fault(unsigned due,
+                                      const struct sim_cdr_query *q,
+                                      long long first, long long count,
+                                      long long total)
+{
+    bool holds = count > 0 && first < total;
+    if ((due & (1u << SIM_PAGE_EMPTY)) && holds)
+        return SIM_PAGE_EMPTY;
+    if ((due & (1u << SIM_PAGE_REPEAT)) && holds && q->page >= 2)
+        return SIM_PAGE_REPEAT;
+    if ((due & (1u << SIM_PAGE_SHORT)) && holds && count >= 2 &&
+        first + count < total)
+        return SIM_PAGE_SHORT;
+    return SIM_PAGE_WHOLE;
+}
+
+enum sim_page_fault sim_cdr_data(struct sim_buf *b, struct sim_model *m,
+                                 const struct sim_cdr_query *q,
+                                 const struct sim_view *v)
 {
     struct segment segs[MAX_SEGMENTS];
     int n = load_segments(m, q, v, segs);
@@ -229,8 +273,17 @@ void sim_cdr_data(struct sim_buf *b, struct sim_model *m,
     long long count = q->page_size > SIM_MAX_PAGE_SIZE ? 0 : q->page_size;
     if (v->shift && first > 0)
         first--;
+    long long total = count_matching(m, q, segs, n);
+    enum sim_page_fault fault =
+        page_fault(v->page_faults, q, first, count, total);
+    if (fault == SIM_PAGE_EMPTY)
+        count = 0;
+    else if (fault == SIM_PAGE_REPEAT)
+        first = first >= count ? first - count : 0;
+    else if (fault == SIM_PAGE_SHORT)
+        count -= count - 1 < SIM_SHORT_DROP ? count - 1 : SIM_SHORT_DROP;
     sim_buf_puts(b, "{\"data\":[");
-    long long total = render_page(b, m, q, segs, n, first, count);
+    render_range(b, m, q, segs, n, first, count);
     sim_buf_puts(b, "],\"totalCount\":");
     sim_buf_int(b, total);
     sim_buf_printf(b,
@@ -240,4 +293,5 @@ void sim_cdr_data(struct sim_buf *b, struct sim_model *m,
                    (long long)q->end);
     for (int s = 0; s < n; s++)
         sim_day_put(m, segs[s].day);
+    return fault;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SALT_FIELDS 2000
 #define TASK_NAME   "外呼任务%04d%02d%02d-%02d" /* date and number */
@@ -119,6 +120,22 @@ void sim_format_time(time_t t, char *buf)
     put_digits(buf + 11, s / 3600, 2);
     put_digits(buf + 14, s / 60 % 60, 2);
     put_digits(buf + 17, s % 60, 2);
+}
+
+/* The names come from tables, not strftime: an HTTP-date is English
+ * whatever the locale. */
+void sim_http_date(time_t t, char *buf)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+                                       "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+                                         "May", "Jun", "Jul", "Aug",
+                                         "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, SIM_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+             (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void sim_record_phone(const struct sim_model *m, const struct sim_day *d, int i,

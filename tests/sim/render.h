@@ -26,6 +26,12 @@ void sim_buf_printf(struct sim_buf *b, const char *fmt, ...)
 /* "YYYY-MM-DD HH:MM:SS" of t in UTC+8; buf holds 20 bytes. */
 void sim_format_time(time_t t, char *buf);
 
+#define SIM_HTTP_DATE_LEN 30
+
+/* t as an HTTP-date (RFC 7231's IMF-fixdate, always GMT), such as
+ * "Sun, 06 Nov 1994 08:49:37 GMT"; buf holds SIM_HTTP_DATE_LEN bytes. */
+void sim_http_date(time_t t, char *buf);
+
 /* The customer's (fake) 11-digit number of record i; buf holds 12. */
 void sim_record_phone(const struct sim_model *m, const struct sim_day *d, int i,
                       char *buf);

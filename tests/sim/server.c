@@ -1,7 +1,8 @@
 /*
  * The simulator's HTTP server on civetweb: tokens, the two data endpoints
- * and the faults, counted by a per-server counter of data requests. It
- * serves no files: no document root is ever set.
+ * and their faults, counted per server; and its own /sim endpoints that
+ * tests use to read counters and switch faults while it runs. It serves
+ * no files: no document root is ever set.
  */
 #include "server.h"
 
@@ -27,10 +28,23 @@
 #define CODE_LOGIN    1000401
 #define GROW_REQUESTS 10 /* requests about today that see it growing */
 #define GROW_STEP     3  /* records that arrive between two of them */
+#define RESET_BYTES   16 /* what a "reset" answer sends of its body */
+#define JSON_TYPE     "application/json; charset=utf-8"
+/* Enough for a hang and a few slow pages while the others keep going. */
+#define THREADS "16"
 
 struct token {
     char text[TOKEN_LEN];
     int uses; /* data requests made with it */
+};
+
+/* What GET /sim/counters tells, since the start or the last reset. */
+struct counters {
+    atomic_ulong token;             /* requests for a token */
+    atomic_ulong stat, cdr;         /* data requests answered with data */
+    atomic_ulong refused_range;     /* ranges over 7 days refused */
+    atomic_ulong refused_page_size; /* CDR pages asked over 1000 records */
+    atomic_ulong faults;            /* faults injected */
 };
 
 struct server {
@@ -38,12 +52,32 @@ struct server {
     const volatile sig_atomic_t *stop;
     struct sim_model model;
     uint64_t salt;        /* makes tokens differ between runs */
-    pthread_mutex_t lock; /* the tokens */
+    pthread_mutex_t lock; /* the tokens, the faults and `requests` */
     struct token tokens[MAX_TOKENS];
     unsigned issued;
+    struct sim_faults faults;
     atomic_ulong requests;       /* data requests */
+    atomic_ulong cdr_requests;   /* CDR requests that reach their page */
     atomic_ulong today_requests; /* CDR requests about today */
     atomic_ulong expired;        /* answers "expired" given */
+    struct counters counters;
+};
+
+/* One data request: its number and the faults as they were when it came,
+ * so that a change of the faults never splits a request. */
+struct request {
+    struct mg_connection *c;
+    unsigned long n;
+    struct sim_faults faults;
+    int status;
+};
+
+/* How a fault bends an answer that is otherwise right. */
+enum bend {
+    BEND_NONE,
+    BEND_TRUNCATE,  /* badjson */
+    BEND_RESET,     /* reset */
+    BEND_MALFORMED, /* malformed */
 };
 
 static time_t server_now(const struct server *s)
@@ -54,36 +88,41 @@ static time_t server_now(const struct server *s)
 /* Sleeps up to ms, ending early when the server is told to stop. */
 static void nap(const struct server *s, int ms)
 {
-    for (int slept = 0; slept < ms && !*s->stop; slept += 100) {
-        struct timespec ts = {0, 100 * 1000000L};
+    for (int left = ms; left > 0 && !*s->stop; left -= 100) {
+        struct timespec ts = {0, (left < 100 ? left : 100) * 1000000L};
         nanosleep(&ts, NULL);
     }
 }
 
+static void injected(struct server *s, const char *kind, unsigned long n)
+{
+    atomic_fetch_add(&s->counters.faults, 1);
+    cs_info("fault injected kind=%s request=%lu", kind, n);
+}
+
 static void send_body(struct mg_connection *c, int status, const char *type,
-                      const char *body, size_t len, bool retry_after)
+                      const char *body, size_t len, const char *retry_after)
 {
     char length[24];
     snprintf(length, sizeof(length), "%zu", len);
     mg_response_header_start(c, status);
     mg_response_header_add(c, "Content-Type", type, -1);
     mg_response_header_add(c, "Content-Length", length, -1);
-    if (retry_after)
-        mg_response_header_add(c, "Retry-After", "1", -1);
+    if (retry_after != NULL)
+        mg_response_header_add(c, "Retry-After", retry_after, -1);
     mg_response_header_send(c);
     mg_write(c, body, len);
 }
 
 /* An envelope without data: {"code": code, "message": message}. */
 static void send_error(struct mg_connection *c, int status, long code,
-                       const char *message, bool retry_after)
+                       const char *message, const char *retry_after)
 {
     struct sim_buf b = {0};
     sim_buf_printf(&b, "{\"code\":%ld,\"message\":", code);
     sim_buf_str(&b, message);
     sim_buf_puts(&b, ",\"data\":null}");
-    send_body(c, status, "application/json; charset=utf-8", b.data, b.len,
-              retry_after);
+    send_body(c, status, JSON_TYPE, b.data, b.len, retry_after);
     sim_buf_free(&b);
 }
 
@@ -119,6 +158,7 @@ static bool credentials_match(const char *query, const char *name1,
 static int handle_token(struct mg_connection *c, struct server *s,
                         bool by_secret)
 {
+    atomic_fetch_add(&s->counters.token, 1);
     const char *q = mg_get_request_info(c)->query_string;
     bool ok = by_secret
                   ? credentials_match(q, "secret", s->cfg->secret, NULL, NULL)
@@ -128,7 +168,7 @@ static int handle_token(struct mg_connection *c, struct server *s,
         cs_info("token refused by=%s", by_secret ? "secret" : "password");
         send_error(c, 200, CODE_LOGIN,
                    by_secret ? "wrong secret" : "wrong username or password",
-                   false);
+                   NULL);
         return 200;
     }
     char token[TOKEN_LEN];
@@ -137,19 +177,19 @@ static int handle_token(struct mg_connection *c, struct server *s,
     sim_buf_puts(&b, "{\"code\":200,\"message\":\"ok\",\"data\":{\"token\":");
     sim_buf_str(&b, token);
     sim_buf_puts(&b, "}}");
-    send_body(c, 200, "application/json; charset=utf-8", b.data, b.len, false);
+    send_body(c, 200, JSON_TYPE, b.data, b.len, NULL);
     sim_buf_free(&b);
     cs_debug("token issued by=%s", by_secret ? "secret" : "password");
     return 200;
 }
 
 /* Answers and returns false when the request's token is not good. */
-static bool authorize(struct mg_connection *c, struct server *s, int *status)
+static bool authorize(struct server *s, struct request *r)
 {
-    const char *given = mg_get_header(c, "Authorization");
+    const char *given = mg_get_header(r->c, "Authorization");
     if (given == NULL || given[0] == '\0') {
-        send_error(c, 401, 401, "missing Authorization token", false);
-        *status = 401;
+        send_error(r->c, 401, 401, "missing Authorization token", NULL);
+        r->status = 401;
         return false;
     }
     int uses = -1;
@@ -161,78 +201,134 @@ static bool authorize(struct mg_connection *c, struct server *s, int *status)
     }
     pthread_mutex_unlock(&s->lock);
     if (uses < 0) {
-        send_error(c, 200, CODE_INVALID, "token invalid", false);
-        *status = 200;
+        send_error(r->c, 200, CODE_INVALID, "token invalid", NULL);
+        r->status = 200;
         return false;
     }
-    if ((s->cfg->faults & SIM_FAULT_EXPIRE) && uses > SIM_EXPIRE_AFTER) {
+    if ((r->faults.on & SIM_FAULT_EXPIRE) &&
+        (unsigned)uses >= sim_fault_period(&r->faults, SIM_FAULT_EXPIRE)) {
         bool as_401 = atomic_fetch_add(&s->expired, 1) % 2 == 0;
-        *status = as_401 ? 401 : 200;
-        send_error(c, *status, as_401 ? 401 : CODE_EXPIRED, "token expired",
-                   false);
-        cs_info("fault injected kind=expire status=%d", *status);
+        r->status = as_401 ? 401 : 200;
+        send_error(r->c, r->status, as_401 ? 401 : CODE_EXPIRED,
+                   "token expired", NULL);
+        atomic_fetch_add(&s->counters.faults, 1);
+        cs_info("fault injected kind=expire status=%d", r->status);
         return false;
     }
     return true;
 }
 
-/* Answers with a fault when one is due for data request n; sets *truncate
- * when the normal answer must be cut short. */
-static bool inject_fault(struct mg_connection *c, struct server *s,
-                         unsigned long n, bool *truncate, int *status)
+/* Answers instead of the data when a fault that does so is due. */
+static bool answer_fault(struct server *s, struct request *r)
 {
-    unsigned f = s->cfg->faults;
+    const struct sim_faults *f = &r->faults;
+    static const char error_page[] = "<html><body>500 Internal Server Error"
+                                     "</body></html>\n";
+    static const char timeout_page[] = "gateway timeout\n";
     const char *kind = NULL;
-    if ((f & SIM_FAULT_HTTP500) && n % 5 == 0) {
-        static const char page[] = "<html><body>500 Internal Server Error"
-                                   "</body></html>\n";
-        send_body(c, 500, "text/html", page, sizeof(page) - 1, false);
+    if (sim_fault_due(f, SIM_FAULT_HTTP500, r->n)) {
+        send_body(r->c, 500, "text/html", error_page, sizeof(error_page) - 1,
+                  NULL);
         kind = "http500";
-        *status = 500;
-    } else if ((f & SIM_FAULT_429) && n % 7 == 0) {
-        send_error(c, 429, 429, "too many requests", true);
+        r->status = 500;
+    } else if (sim_fault_due(f, SIM_FAULT_429, r->n)) {
+        send_error(r->c, 429, 429, "too many requests", "1");
         kind = "429";
-        *status = 429;
-    } else if ((f & SIM_FAULT_HANG) && n % 17 == 0) {
-        cs_info("fault injected kind=hang request=%lu", n);
+        r->status = 429;
+    } else if (sim_fault_due(f, SIM_FAULT_RETRYDATE, r->n)) {
+        /* The real clock, not --now: the client waits in real time. */
+        char date[SIM_HTTP_DATE_LEN];
+        sim_http_date(time(NULL) + 2, date);
+        send_error(r->c, 429, 429, "too many requests", date);
+        kind = "retrydate";
+        r->status = 429;
+    } else if (sim_fault_due(f, SIM_FAULT_HANG, r->n)) {
+        injected(s, "hang", r->n);
         nap(s, 120000);
-        static const char page[] = "gateway timeout\n";
-        send_body(c, 504, "text/plain", page, sizeof(page) - 1, false);
-        *status = 504;
+        send_body(r->c, 504, "text/plain", timeout_page,
+                  sizeof(timeout_page) - 1, NULL);
+        r->status = 504;
         return true;
     }
-    if (kind != NULL) {
-        cs_info("fault injected kind=%s request=%lu", kind, n);
+    if (kind != NULL)
+        injected(s, kind, r->n);
+    return kind != NULL;
+}
+
+/* Answers with a fault when one is due for the request and returns true;
+ * otherwise sleeps when "slow" is due and tells how to bend the answer. */
+static bool inject_fault(struct server *s, struct request *r, enum bend *bend)
+{
+    static const struct {
+        unsigned fault;
+        enum bend bend;
+        const char *kind;
+    } bends[] = {
+        {SIM_FAULT_BADJSON, BEND_TRUNCATE, "badjson"},
+        {SIM_FAULT_RESET, BEND_RESET, "reset"},
+        {SIM_FAULT_MALFORMED, BEND_MALFORMED, "malformed"},
+    };
+    if (answer_fault(s, r))
         return true;
-    }
-    if ((f & SIM_FAULT_SLOW) && n % 13 == 0) {
-        cs_info("fault injected kind=slow request=%lu", n);
+    if (sim_fault_due(&r->faults, SIM_FAULT_SLOW, r->n)) {
+        injected(s, "slow", r->n);
         nap(s, 3000);
     }
-    *truncate = (f & SIM_FAULT_BADJSON) && n % 11 == 0;
-    if (*truncate)
-        cs_info("fault injected kind=badjson request=%lu", n);
+    *bend = BEND_NONE;
+    for (size_t i = 0; i < sizeof(bends) / sizeof(bends[0]); i++) {
+        if (sim_fault_due(&r->faults, bends[i].fault, r->n)) {
+            injected(s, bends[i].kind, r->n);
+            *bend = bends[i].bend;
+            break;
+        }
+    }
     return false;
+}
+
+/* The page faults due for this CDR request, counted over CDR requests. */
+static unsigned page_faults_due(struct server *s, const struct request *r)
+{
+    static const struct {
+        unsigned fault;
+        enum sim_page_fault page;
+    } faults[] = {
+        {SIM_FAULT_EMPTY, SIM_PAGE_EMPTY},
+        {SIM_FAULT_REPEAT, SIM_PAGE_REPEAT},
+        {SIM_FAULT_SHORT, SIM_PAGE_SHORT},
+    };
+    unsigned long k = atomic_fetch_add(&s->cdr_requests, 1) + 1;
+    unsigned due = 0;
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+        if (sim_fault_due(&r->faults, faults[i].fault, k))
+            due |= 1u << faults[i].page;
+    }
+    return due;
 }
 
 /* The view of the data for a CDR query, with "grow" and "shift". */
 static void cdr_view(struct server *s, const struct sim_cdr_query *q,
-                     unsigned long n, struct sim_view *v)
+                     const struct request *r, struct sim_view *v)
 {
+    const struct sim_faults *f = &r->faults;
     v->now = server_now(s);
     v->hold = 0;
     v->shift = false;
+    v->page_faults = page_faults_due(s, r);
     cs_day today = sim_day_of(v->now);
-    unsigned f = s->cfg->faults;
-    if (!(f & (SIM_FAULT_GROW | SIM_FAULT_SHIFT)) ||
+    if (!(f->on & (SIM_FAULT_GROW | SIM_FAULT_SHIFT)) ||
         sim_day_of(q->start) > today || sim_day_of(q->end) < today)
         return;
     unsigned long k = atomic_fetch_add(&s->today_requests, 1);
-    if (k >= GROW_REQUESTS)
-        return;
-    if (f & SIM_FAULT_GROW)
-        v->hold = GROW_STEP * (int)(GROW_REQUESTS - k);
-    v->shift = (f & SIM_FAULT_SHIFT) && n % 2 == 1;
+    unsigned long every = sim_fault_period(f, SIM_FAULT_GROW);
+    if ((f->on & SIM_FAULT_GROW) && k < GROW_REQUESTS * every)
+        v->hold = GROW_STEP * (int)(GROW_REQUESTS - k / every);
+    /* Shift hits the 1st, N+1th, 2N+1th... data request: by default the
+     * odd ones, as it always has. */
+    v->shift = k < GROW_REQUESTS && sim_fault_due(f, SIM_FAULT_SHIFT, r->n - 1);
+    if (v->hold > 0)
+        injected(s, "grow", r->n);
+    if (v->shift && q->page > 1)
+        injected(s, "shift", r->n);
 }
 
 static bool read_body(struct mg_connection *c, struct sim_buf *body)
@@ -247,25 +343,34 @@ static bool read_body(struct mg_connection *c, struct sim_buf *body)
     return true;
 }
 
-/* Appends the data object of the request to b; false with err set when
- * the request is refused. */
-static bool data_for(struct mg_connection *c, struct server *s, bool cdr,
-                     unsigned long n, struct sim_buf *b, char *err,
-                     size_t errlen)
+static bool cdr_data(struct server *s, const struct request *r,
+                     struct sim_buf *b, char *err, size_t errlen)
 {
-    if (cdr) {
-        struct sim_cdr_query q;
-        struct sim_view v;
-        if (!sim_cdr_parse(mg_get_request_info(c)->query_string, &q, err,
-                           errlen))
-            return false;
-        cdr_view(s, &q, n, &v);
-        sim_cdr_data(b, &s->model, &q, &v);
-        return true;
+    static const char *const page_kinds[] = {"", "empty", "repeat", "short"};
+    struct sim_cdr_query q;
+    struct sim_view v;
+    if (!sim_cdr_parse(mg_get_request_info(r->c)->query_string, &q, err,
+                       errlen)) {
+        if (q.over_range)
+            atomic_fetch_add(&s->counters.refused_range, 1);
+        return false;
     }
+    if (q.page_size > SIM_MAX_PAGE_SIZE)
+        atomic_fetch_add(&s->counters.refused_page_size, 1);
+    cdr_view(s, &q, r, &v);
+    enum sim_page_fault fault = sim_cdr_data(b, &s->model, &q, &v);
+    if (fault != SIM_PAGE_WHOLE)
+        injected(s, page_kinds[fault], r->n);
+    return true;
+}
+
+static bool stat_data(struct server *s, const struct request *r,
+                      struct sim_buf *b, char *err, size_t errlen)
+{
     struct sim_buf body = {0};
     struct sim_stat_query q;
-    bool ok = read_body(c, &body);
+    q.over_range = false;
+    bool ok = read_body(r->c, &body);
     if (!ok)
         snprintf(err, errlen, "the body is over %d bytes", MAX_BODY);
     else
@@ -274,31 +379,187 @@ static bool data_for(struct mg_connection *c, struct server *s, bool cdr,
     sim_buf_free(&body);
     if (ok)
         sim_stat_data(b, &s->model, &q, server_now(s));
+    else if (q.over_range)
+        atomic_fetch_add(&s->counters.refused_range, 1);
     return ok;
+}
+
+/* A stray comma right after the first '[' (the records, or the statistics'
+ * content): the body is whole, its length right, and it is not JSON. */
+static void send_malformed(struct mg_connection *c, const struct sim_buf *b)
+{
+    const char *bracket = memchr(b->data, '[', b->len);
+    size_t head = bracket != NULL ? (size_t)(bracket - b->data) + 1 : 1;
+    struct sim_buf bad = {0};
+    sim_buf_add(&bad, b->data, head);
+    sim_buf_add(&bad, ",", 1);
+    sim_buf_add(&bad, b->data + head, b->len - head);
+    send_body(c, 200, JSON_TYPE, bad.data, bad.len, NULL);
+    sim_buf_free(&bad);
+}
+
+/* Promises the whole body and sends a few bytes of it; "Connection: close"
+ * makes civetweb close the connection once the handler returns, so the
+ * client sees the transfer cut short. */
+static void send_reset(struct mg_connection *c, const struct sim_buf *b)
+{
+    char length[24];
+    snprintf(length, sizeof(length), "%zu", b->len);
+    mg_response_header_start(c, 200);
+    mg_response_header_add(c, "Content-Type", JSON_TYPE, -1);
+    mg_response_header_add(c, "Content-Length", length, -1);
+    mg_response_header_add(c, "Connection", "close", -1);
+    mg_response_header_send(c);
+    mg_write(c, b->data, b->len < RESET_BYTES ? b->len / 2 : RESET_BYTES);
+}
+
+static void send_data(struct mg_connection *c, const struct sim_buf *b,
+                      enum bend bend)
+{
+    if (bend == BEND_MALFORMED)
+        send_malformed(c, b);
+    else if (bend == BEND_RESET)
+        send_reset(c, b);
+    else
+        send_body(c, 200, JSON_TYPE, b->data,
+                  bend == BEND_TRUNCATE ? b->len / 2 : b->len, NULL);
+}
+
+/* Numbers the request and takes the faults of the moment, together, so
+ * that POST /sim/faults starts the count afresh for exactly its faults. */
+static void begin_request(struct server *s, struct request *r)
+{
+    pthread_mutex_lock(&s->lock);
+    r->n = atomic_fetch_add(&s->requests, 1) + 1;
+    r->faults = s->faults;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static int handle_data(struct mg_connection *c, struct server *s, bool cdr)
 {
-    unsigned long n = atomic_fetch_add(&s->requests, 1) + 1;
-    bool truncate = false;
-    int status = 200;
-    if (inject_fault(c, s, n, &truncate, &status) || !authorize(c, s, &status))
-        return status;
+    struct request r = {.c = c, .status = 200};
+    begin_request(s, &r);
+    /* Every request waits on its own thread: delays overlap, not queue. */
+    if (s->cfg->page_delay_ms > 0)
+        nap(s, s->cfg->page_delay_ms);
+    enum bend bend;
+    if (inject_fault(s, &r, &bend) || !authorize(s, &r))
+        return r.status;
     struct sim_buf b = {0};
     char err[160];
     sim_buf_puts(&b, "{\"code\":200,\"message\":\"ok\",\"data\":");
-    if (!data_for(c, s, cdr, n, &b, err, sizeof(err))) {
+    bool ok = cdr ? cdr_data(s, &r, &b, err, sizeof(err))
+                  : stat_data(s, &r, &b, err, sizeof(err));
+    if (!ok) {
         cs_info("request refused path=%s reason=\"%s\"",
                 cdr ? "/task/cdr/all2" : "/extension/agent/stat", err);
-        send_error(c, 200, CODE_REFUSED, err, false);
+        send_error(c, 200, CODE_REFUSED, err, NULL);
     } else {
         sim_buf_puts(&b, "}");
-        size_t len = truncate ? b.len / 2 : b.len;
-        send_body(c, 200, "application/json; charset=utf-8", b.data, len,
-                  false);
+        atomic_fetch_add(cdr ? &s->counters.cdr : &s->counters.stat, 1);
+        send_data(c, &b, bend);
     }
     sim_buf_free(&b);
     return 200;
+}
+
+/* GET /sim/counters, and POST /sim/counters/reset that zeroes them first. */
+static int handle_counters(struct mg_connection *c, struct server *s,
+                           bool reset)
+{
+    struct counters *k = &s->counters;
+    atomic_ulong *all[] = {
+        &k->token, &k->stat, &k->cdr, &k->refused_range, &k->refused_page_size,
+        &k->faults};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && reset; i++)
+        atomic_store(all[i], 0);
+    struct sim_buf b = {0};
+    sim_buf_printf(&b,
+                   "{\"token\":%lu,\"stat\":%lu,\"cdr\":%lu,"
+                   "\"refused_range\":%lu,\"refused_page_size\":%lu,"
+                   "\"faults\":%lu}",
+                   atomic_load(&k->token), atomic_load(&k->stat),
+                   atomic_load(&k->cdr), atomic_load(&k->refused_range),
+                   atomic_load(&k->refused_page_size), atomic_load(&k->faults));
+    send_body(c, 200, JSON_TYPE, b.data, b.len, NULL);
+    sim_buf_free(&b);
+    if (reset)
+        cs_info("counters reset");
+    return 200;
+}
+
+/* Under the lock: the new faults, and every count their periods read
+ * starts again, so that a test sees the same run each time. */
+static void replace_faults(struct server *s, const struct sim_faults *f)
+{
+    pthread_mutex_lock(&s->lock);
+    s->faults = *f;
+    atomic_store(&s->requests, 0);
+    atomic_store(&s->cdr_requests, 0);
+    atomic_store(&s->today_requests, 0);
+    atomic_store(&s->expired, 0);
+    for (int i = 0; i < MAX_TOKENS; i++)
+        s->tokens[i].uses = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* POST /sim/faults?set=LIST */
+static int handle_faults(struct mg_connection *c, struct server *s)
+{
+    const char *q = mg_get_request_info(c)->query_string;
+    char list[1024], err[512], text[SIM_FAULTS_TEXT_LEN];
+    struct sim_faults f;
+    struct sim_buf b = {0};
+    int n =
+        q != NULL ? mg_get_var(q, strlen(q), "set", list, sizeof(list)) : -1;
+    bool ok = n >= 0 && sim_faults_parse(list, &f, err, sizeof(err));
+    if (n < 0)
+        snprintf(err, sizeof(err), "set=LIST is required, up to %zu bytes",
+                 sizeof(list) - 1);
+    if (ok) {
+        replace_faults(s, &f);
+        sim_faults_format(&f, text, sizeof(text));
+        cs_info("faults set faults=%s", text[0] ? text : "none");
+        sim_buf_puts(&b, "{\"faults\":");
+        sim_buf_str(&b, text);
+    } else {
+        cs_info("faults refused reason=\"%s\"", err);
+        sim_buf_puts(&b, "{\"error\":");
+        sim_buf_str(&b, err);
+    }
+    sim_buf_puts(&b, "}");
+    send_body(c, ok ? 200 : 400, JSON_TYPE, b.data, b.len, NULL);
+    sim_buf_free(&b);
+    return ok ? 200 : 400;
+}
+
+/* The simulator's own endpoints; -1 when path is none of them. */
+static int dispatch_sim(struct mg_connection *c, struct server *s,
+                        const char *path, bool get, bool post)
+{
+    if (strcmp(path, "/sim/counters") == 0 && get)
+        return handle_counters(c, s, false);
+    if (strcmp(path, "/sim/counters/reset") == 0 && post)
+        return handle_counters(c, s, true);
+    if (strcmp(path, "/sim/faults") == 0 && post)
+        return handle_faults(c, s);
+    return -1;
+}
+
+/* The upstream's endpoints, or 404. */
+static int dispatch_upstream(struct mg_connection *c, struct server *s,
+                             const char *path, bool get, bool post)
+{
+    if (strcmp(path, "/token") == 0 && get)
+        return handle_token(c, s, false);
+    if (strcmp(path, "/token/secret") == 0 && get)
+        return handle_token(c, s, true);
+    if (strcmp(path, "/task/cdr/all2") == 0 && get)
+        return handle_data(c, s, true);
+    if (strcmp(path, "/extension/agent/stat") == 0 && post)
+        return handle_data(c, s, false);
+    send_error(c, 404, 404, "no such endpoint", NULL);
+    return 404;
 }
 
 static int dispatch(struct mg_connection *c, void *data)
@@ -308,19 +569,9 @@ static int dispatch(struct mg_connection *c, void *data)
     const char *path = ri->local_uri ? ri->local_uri : "";
     bool get = strcmp(ri->request_method, "GET") == 0;
     bool post = strcmp(ri->request_method, "POST") == 0;
-    int status;
-    if (strcmp(path, "/token") == 0 && get) {
-        status = handle_token(c, s, false);
-    } else if (strcmp(path, "/token/secret") == 0 && get) {
-        status = handle_token(c, s, true);
-    } else if (strcmp(path, "/task/cdr/all2") == 0 && get) {
-        status = handle_data(c, s, true);
-    } else if (strcmp(path, "/extension/agent/stat") == 0 && post) {
-        status = handle_data(c, s, false);
-    } else {
-        send_error(c, 404, 404, "no such endpoint", false);
-        status = 404;
-    }
+    int status = dispatch_sim(c, s, path, get, post);
+    if (status < 0)
+        status = dispatch_upstream(c, s, path, get, post);
     /* The path only: the query of /token holds the credentials. */
     cs_debug("request method=%s path=\"%.80s\" status=%d", ri->request_method,
              path, status);
@@ -334,12 +585,26 @@ static int log_civetweb(const struct mg_connection *c, const char *message)
     return 1;
 }
 
+static void log_start(const struct server *s, int port)
+{
+    char faults[SIM_FAULTS_TEXT_LEN];
+    sim_faults_format(&s->faults, faults, sizeof(faults));
+    const struct sim_data_options *d = &s->cfg->data;
+    cs_info("callstats-sim %s listening address=127.0.0.1:%d seed=%" PRIu64
+            " faults=%s now=%lld open=%02d:%02d day_records=%d "
+            "page_delay_ms=%d",
+            CS_VERSION, port, s->cfg->seed, faults[0] ? faults : "none",
+            s->cfg->has_now ? (long long)s->cfg->now : -1LL, d->open / 3600,
+            d->open / 60 % 60, d->n_fixed, s->cfg->page_delay_ms);
+}
+
 static struct mg_context *start(struct server *s, int *port)
 {
-    char listen[32], faults[128];
+    char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->cfg->port);
-    const char *options[] = {"listening_ports",   listen, "num_threads", "8",
-                             "enable_keep_alive", "yes",  NULL};
+    const char *options[] = {
+        "listening_ports",   listen, "num_threads", THREADS,
+        "enable_keep_alive", "yes",  NULL};
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof(callbacks));
     callbacks.log_message = log_civetweb;
@@ -353,11 +618,7 @@ static struct mg_context *start(struct server *s, int *port)
     *port = s->cfg->port;
     if (mg_get_server_ports(ctx, 1, ports) == 1)
         *port = ports[0].port;
-    sim_faults_format(s->cfg->faults, faults, sizeof(faults));
-    cs_info("callstats-sim %s listening address=127.0.0.1:%d seed=%" PRIu64
-            " faults=%s now=%lld",
-            CS_VERSION, *port, s->cfg->seed, faults,
-            s->cfg->has_now ? (long long)s->cfg->now : -1LL);
+    log_start(s, *port);
     return ctx;
 }
 
@@ -367,8 +628,9 @@ bool sim_server_run(const struct sim_server_config *cfg,
     struct server *s = sim_alloc(1, sizeof(*s));
     s->cfg = cfg;
     s->stop = stop;
+    s->faults = cfg->faults;
     s->salt = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    if (!sim_model_init(&s->model, cfg->seed)) {
+    if (!sim_model_init(&s->model, cfg->seed, &cfg->data)) {
         free(s);
         return false;
     }

@@ -54,6 +54,7 @@ bool sim_stat_parse(const char *body, size_t len, struct sim_stat_query *q,
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
     bool ok = false;
+    q->over_range = false;
     if (!json_is_object(root)) {
         snprintf(err, errlen, "the body is not a JSON object");
         goto done;
@@ -69,6 +70,7 @@ bool sim_stat_parse(const char *body, size_t len, struct sim_stat_query *q,
     if (q->to - q->from + 1 > SIM_MAX_RANGE_DAYS) {
         snprintf(err, errlen, "the query range may not exceed %d days",
                  SIM_MAX_RANGE_DAYS);
+        q->over_range = true;
         goto done;
     }
     ok = true;

@@ -32,7 +32,7 @@ static int setup(void **state)
 {
     struct sim_model *m = malloc(sizeof(*m));
     assert_non_null(m);
-    assert_true(sim_model_init(m, 1));
+    assert_true(sim_model_init(m, 1, NULL));
     *state = m;
     return 0;
 }
@@ -48,9 +48,9 @@ static void test_same_seed_same_records(void **state)
 {
     (void)state;
     struct sim_model a, b, c;
-    assert_true(sim_model_init(&a, 42));
-    assert_true(sim_model_init(&b, 42));
-    assert_true(sim_model_init(&c, 43));
+    assert_true(sim_model_init(&a, 42, NULL));
+    assert_true(sim_model_init(&b, 42, NULL));
+    assert_true(sim_model_init(&c, 43, NULL));
     cs_day day = ymd(2025, 11, 4);
     struct sim_day *da = sim_day_generate(&a, day);
     struct sim_day *db = sim_day_generate(&b, day);
@@ -94,7 +94,7 @@ static void test_empty_days(void **state)
     assert_int_equal(t.active_seats, 0);
     for (uint64_t seed = 1; seed <= 5; seed++) {
         struct sim_model m;
-        assert_true(sim_model_init(&m, seed));
+        assert_true(sim_model_init(&m, seed, NULL));
         sim_truth(&m, ymd(2025, 11, 2), far_future(), &t); /* a Sunday */
         assert_int_equal(t.calls_dialled, 0);
         sim_truth(&m, ymd(2025, 11, 3), far_future(), &t); /* a Monday */
@@ -193,7 +193,7 @@ static json_t *cdr(struct sim_model *m, const char *query)
     struct sim_cdr_query q;
     char err[128];
     assert_true(sim_cdr_parse(query, &q, err, sizeof(err)));
-    struct sim_view v = {far_future(), 0, false};
+    struct sim_view v = {far_future(), 0, false, 0};
     struct sim_buf b = {0};
     sim_cdr_data(&b, m, &q, &v);
     json_error_t jerr;
@@ -286,7 +286,7 @@ static void test_stats_match_truth(void **state)
     for (size_t k = 0; k < 3; k++) {
         struct sim_truth t;
         sim_truth(*state, days[k], far_future(), &t);
-        struct sim_stat_query q = {days[k], days[k], 1};
+        struct sim_stat_query q = {days[k], days[k], 1, false};
         struct sim_buf b = {0};
         sim_stat_data(&b, *state, &q, far_future());
         json_t *j = json_loads(b.data, 0, NULL);
@@ -312,12 +312,14 @@ static void test_stats_match_truth(void **state)
 static void test_fault_names(void **state)
 {
     (void)state;
-    unsigned f;
-    assert_true(sim_faults_parse("http500, 429,expire", &f));
-    assert_int_equal(f, SIM_FAULT_HTTP500 | SIM_FAULT_429 | SIM_FAULT_EXPIRE);
-    assert_true(sim_faults_parse("", &f));
-    assert_int_equal(f, 0);
-    assert_false(sim_faults_parse("http500,teapot", &f));
+    struct sim_faults f;
+    char err[512];
+    assert_true(sim_faults_parse("http500, 429,expire", &f, err, sizeof(err)));
+    assert_int_equal(f.on,
+                     SIM_FAULT_HTTP500 | SIM_FAULT_429 | SIM_FAULT_EXPIRE);
+    assert_true(sim_faults_parse("", &f, err, sizeof(err)));
+    assert_int_equal(f.on, 0);
+    assert_false(sim_faults_parse("http500,teapot", &f, err, sizeof(err)));
 }
 
 int main(void)
