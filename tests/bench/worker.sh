@@ -41,6 +41,7 @@ start_sim sim-slow "$slow_port" --page-delay-ms 300
 
 export DATABASE_URL=$db GUANKE_USERNAME=demo GUANKE_PASSWORD=demo-password
 export CALLSTATS_INTERNAL_ACCOUNTS=admin CALLSTATS_LOG_LEVEL=warn
+export PGOPTIONS="-c client_min_messages=warning"
 "$bin/callstats-worker" migrate >/dev/null
 
 # Syncs one day's call records; sets secs and kib.
