@@ -4,7 +4,7 @@
 # every 10 minutes, on the busiest real day of the simulator's data.
 #
 # The incremental way is measured: the real `callstats-worker run` and the
-# simulator run a whole business day under faketime (a shared clock, 600
+# simulator run a whole business day under faketime (a shared clock, 300
 # times faster), and the simulator counts the requests it served. The
 # whole-day way is counted: each of its 90 fetches takes one request per
 # 1000 records then on the platform (the simulator's truth at that time);
@@ -18,10 +18,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(cd "${1:-$top/bin}" && pwd)
 work=$(scratch_dir "$top" bench-requests)
 day=2025-10-16
-speed=600
+speed=300
 cleanup() {
     "$top/deploy/pg-private.sh" stop "$work/pg"
-    rm -rf "$work"
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 command -v faketime >/dev/null || {

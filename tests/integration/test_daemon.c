@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,171 @@ static void test_database_restart(void **state)
                      0);
 }
 
+static void db_exec(const char *sql)
+{
+    PGconn *conn = PQconnectdb(it.db);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* The simulator's truth of today as of epoch `at`, for a simulator that
+ * runs on the real clock with calls all day and `records` of them. */
+static json_t *truth_at(const char *date, long long at, const char *records)
+{
+    char exe[512], now[24];
+    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
+    snprintf(now, sizeof(now), "%lld", at);
+    char *argv[] = {exe,      "truth",         "--date",        (char *)date,
+                    "--seed", (char *)it.seed, "--now",         now,
+                    "--open", "00:00",         "--day-records", (char *)records,
+                    NULL};
+    assert_int_equal(run("truth-at", argv, NULL), 0);
+    char *out = output_of("truth-at", "out");
+    json_t *doc = parse_or_fail(out, "callstats-sim truth");
+    free(out);
+    return doc;
+}
+
+static void assert_between(long long low, long long got, long long high,
+                           const char *what)
+{
+    if (got < low || got > high)
+        fail_msg("%s: %lld, not within [%lld, %lld]", what, got, low, high);
+}
+
+/* Today's figures trail the platform by at most the job's interval plus a
+ * run: at any moment the day holds at least what the platform had when
+ * the last run began, at most what it has now, and that run began no
+ * longer ago than the interval and the longest run. The simulator runs on
+ * the real clock with calls all day, a few a second. */
+static void test_today_trails_by_an_interval(void **state)
+{
+    (void)state;
+    char date[16], records[48], exe[512], port[16], url[64], sql[512];
+    time_t now = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    snprintf(records, sizeof(records), "%s=150000", date);
+    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
+    snprintf(port, sizeof(port), "%d", it.ports[2]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[2]);
+    char *sim_argv[] = {
+        exe,      "serve", "--port",        port,    "--seed", (char *)it.seed,
+        "--open", "00:00", "--day-records", records, NULL};
+    /* The day starts unsynced: its first run fetches it whole. */
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM call_records WHERE stat_date = '%s'; DELETE FROM "
+             "day_grades WHERE stat_date = '%s'; DELETE FROM sync_state "
+             "WHERE stat_date = '%s'",
+             date, date, date);
+    db_exec(sql);
+    pid_t sim = spawn("sim-live", sim_argv, NULL);
+    assert_true(wait_log("sim-live", "callstats-sim ready"));
+    const char *env[] = {NO_DEFAULT_JOBS,
+                         "CALLSTATS_JOB_LIVE=calls today every 5s "
+                         "incremental",
+                         "CALLSTATS_TODAY_LOOKBACK=60", NULL};
+    char *args[] = {"run", NULL};
+    pid_t pid = start_worker("live", url, env, args);
+    wait_count("SELECT count(*) FROM sync_runs WHERE job = 'live' AND "
+               "status = 'success'",
+               3);
+    for (int i = 0; i < 4; i++) {
+        sleep(2);
+        long long t = (long long)time(NULL);
+        snprintf(sql, sizeof(sql),
+                 "SELECT extract(epoch FROM synced_at)::bigint || ' ' || "
+                 "(SELECT count(*) FROM call_records WHERE stat_date = '%s') "
+                 "|| ' ' || (SELECT coalesce(sum(records) FILTER (WHERE "
+                 "grade_class = 'grade_9'), 0) || ' ' || coalesce(sum("
+                 "records) FILTER (WHERE grade_class = 'grade_1'), 0) FROM "
+                 "day_grades WHERE stat_date = '%s') FROM sync_state WHERE "
+                 "stat_date = '%s' AND source = 'calls'",
+                 date, date, date);
+        char *row = db_text(sql);
+        long long s = 0, n = 0, g9 = 0, g1 = 0;
+        assert_int_equal(sscanf(row, "%lld %lld %lld %lld", &s, &n, &g9, &g1),
+                         4);
+        free(row);
+        long long longest = db_count(
+            "SELECT ceil(extract(epoch FROM max(finished_at - started_at)))"
+            "::bigint FROM sync_runs WHERE job = 'live'");
+        assert_between(t - 5 - longest - 1, s, t, "last sync began");
+        json_t *then = truth_at(date, s, records);
+        json_t *now_t = truth_at(date, t, records);
+        assert_between(int_of(then, "records"), n, int_of(now_t, "records"),
+                       "today's records");
+        assert_between(int_of(then, "grade_9"), g9, int_of(now_t, "grade_9"),
+                       "today's grade_9");
+        assert_between(int_of(then, "grade_1"), g1, int_of(now_t, "grade_1"),
+                       "today's grade_1");
+        json_decref(then);
+        json_decref(now_t);
+    }
+    stop(pid);
+    kill(sim, SIGTERM);
+    assert_int_equal(wait_exit(sim), 0);
+}
+
+/* A run that outlasts its interval: the slots that came due meanwhile are
+ * recorded as skipped, not run late one after another, and no two runs of
+ * the job overlap. */
+static void test_slots_during_a_long_run_are_skipped(void **state)
+{
+    (void)state;
+    char exe[512], port[16], url[64], records[48], date[16];
+    time_t yesterday = (time_t)atoll(it.now) + 8 * 3600 - 86400;
+    struct tm tm;
+    gmtime_r(&yesterday, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    snprintf(records, sizeof(records), "%s=16000", date);
+    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
+    snprintf(port, sizeof(port), "%d", it.ports[2]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[2]);
+    /* 16 pages at 800 ms, two at a time: a run takes about 7 s. */
+    char *sim_argv[] = {exe,     "serve",           "--port",
+                        port,    "--seed",          (char *)it.seed,
+                        "--now", (char *)it.now,    "--day-records",
+                        records, "--page-delay-ms", "800",
+                        NULL};
+    pid_t sim = spawn("sim-slow", sim_argv, NULL);
+    assert_true(wait_log("sim-slow", "callstats-sim ready"));
+    const char *env[] = {NO_DEFAULT_JOBS,
+                         "CALLSTATS_JOB_LONG=calls yesterday every 5s", NULL};
+    char *args[] = {"run", NULL};
+    pid_t pid = start_worker("long", url, env, args);
+    wait_count("SELECT count(*) FROM sync_runs WHERE job = 'long' AND "
+               "status = 'success'",
+               2);
+    stop(pid);
+    kill(sim, SIGTERM);
+    assert_int_equal(wait_exit(sim), 0);
+    assert_true(db_count("SELECT count(*) FROM sync_runs WHERE job = 'long' "
+                         "AND status = 'skipped' AND error = 'the previous "
+                         "run was still going'") >= 1);
+    /* Each skipped slot fell due while a run of the job went on. */
+    assert_int_equal(
+        db_count("SELECT count(*) FROM sync_runs s WHERE s.job = 'long' AND "
+                 "s.status = 'skipped' AND NOT EXISTS (SELECT 1 FROM "
+                 "sync_runs r WHERE r.job = 'long' AND r.status <> 'skipped' "
+                 "AND r.slot < s.slot AND r.finished_at >= s.slot)"),
+        0);
+    assert_int_equal(
+        db_count("SELECT count(*) FROM sync_runs x JOIN sync_runs y ON "
+                 "x.job = y.job AND x.id < y.id WHERE x.job = 'long' AND "
+                 "x.status <> 'skipped' AND y.status <> 'skipped' AND "
+                 "y.started_at < x.finished_at"),
+        0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM call_records WHERE stat_date = '%s'", date);
+    assert_int_equal(db_count(sql), 16000);
+}
+
 int main(void)
 {
     harness_init();
@@ -284,6 +450,8 @@ int main(void)
         cmocka_unit_test(test_runs_recorded_and_missed_slots_coalesced),
         cmocka_unit_test(test_leader_takeover),
         cmocka_unit_test(test_incremental_today),
+        cmocka_unit_test(test_today_trails_by_an_interval),
+        cmocka_unit_test(test_slots_during_a_long_run_are_skipped),
         cmocka_unit_test(test_database_restart),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL) == 0 ? 0
