@@ -37,4 +37,20 @@ CREATE TABLE worker_state (
     missing_days   integer     NOT NULL DEFAULT 0
 );
 
-GRANT SELECT ON sync_runs, worker_state TO callstats_reader;
+-- Per job: its last run and its last success, for status pages and
+-- metrics.
+CREATE VIEW sync_job_status AS
+SELECT job,
+       max(slot) FILTER (WHERE status = 'success')        AS last_success_slot,
+       max(finished_at) FILTER (WHERE status = 'success') AS last_success_at,
+       (array_agg(status ORDER BY started_at DESC))[1]     AS last_status,
+       (array_agg(started_at ORDER BY started_at DESC))[1] AS last_started_at,
+       (array_agg(finished_at ORDER BY started_at DESC))[1] AS last_finished_at,
+       (array_agg(error ORDER BY started_at DESC))[1]      AS last_error,
+       count(*) FILTER (WHERE status = 'failed')           AS failed_runs,
+       count(*) FILTER (WHERE status = 'skipped')          AS skipped_runs,
+       coalesce(sum(inconsistent_days), 0)                 AS inconsistent_days
+FROM sync_runs
+GROUP BY job;
+
+GRANT SELECT ON sync_runs, worker_state, sync_job_status TO callstats_reader;

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +155,13 @@ static void test_runs_recorded_and_missed_slots_coalesced(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM sync_state WHERE source = "
                               "'stats' AND stat_date >= current_date - 3"),
                      2);
+    /* The per-job summary the API reads. */
+    char *status = db_text("SELECT last_status || ' ' || failed_runs || ' ' "
+                           "|| (last_success_slot = (SELECT max(slot) FROM "
+                           "sync_runs WHERE job = 'quick')) FROM "
+                           "sync_job_status WHERE job = 'quick'");
+    assert_string_equal(status, "success 0 true");
+    free(status);
 }
 
 /* Two workers on one database: one leads; when it is killed the other
@@ -441,6 +451,46 @@ static void test_slots_during_a_long_run_are_skipped(void **state)
     assert_int_equal(db_count(sql), 16000);
 }
 
+/* Under systemd: READY=1 once started, STATUS= with what it does, and
+ * WATCHDOG=1 from the scheduler loop, on the socket NOTIFY_SOCKET names. */
+static void test_notifies_the_service_manager(void **state)
+{
+    (void)state;
+    char path[256], env_socket[300], got[8192] = "";
+    snprintf(path, sizeof(path), "%s/notify.sock", it.work);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        fail_msg("socket path too long: %s", path);
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    snprintf(env_socket, sizeof(env_socket), "NOTIFY_SOCKET=%s", path);
+    const char *env[] = {NO_DEFAULT_JOBS, env_socket,
+                         "CALLSTATS_JOB_NOTE=stats -1 every 5s", NULL};
+    char *args[] = {"run", NULL};
+    pid_t pid = start_worker("notify", it.sim_url, env, args);
+    size_t used = 0;
+    for (int i = 0; i < 15 && used + 512 < sizeof(got); i++) {
+        ssize_t n = recv(fd, got + used, sizeof(got) - used - 2, 0);
+        if (n > 0) {
+            used += (size_t)n;
+            got[used++] = '\n';
+            got[used] = '\0';
+        }
+        if (strstr(got, "WATCHDOG=1") && strstr(got, "STATUS=leading: running"))
+            break;
+    }
+    stop(pid);
+    close(fd);
+    unlink(path);
+    assert_non_null(strstr(got, "READY=1"));
+    assert_non_null(strstr(got, "STATUS=leading: running note"));
+    assert_non_null(strstr(got, "WATCHDOG=1"));
+}
+
 int main(void)
 {
     harness_init();
@@ -452,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_incremental_today),
         cmocka_unit_test(test_today_trails_by_an_interval),
         cmocka_unit_test(test_slots_during_a_long_run_are_skipped),
+        cmocka_unit_test(test_notifies_the_service_manager),
         cmocka_unit_test(test_database_restart),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL) == 0 ? 0
