@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     gcc make pkg-config mawk clang-format tzdata curl time
     libcurl4-openssl-dev libjansson-dev libpq-dev libcivetweb-dev
-    libcmocka-dev libsystemd-dev faketime postgresql
+    libcmocka-dev libsystemd-dev libyajl-dev faketime postgresql
 )
 
 missing=()

@@ -12,25 +12,118 @@
 
 #define PLATFORM_UTC_OFFSET (8 * 3600)
 
-void jf_describe(const json_t *value, char *out, size_t outlen)
+void jf_format_real(double value, char *out, size_t outlen)
 {
-    if (json_is_string(value)) {
-        snprintf(out, outlen, "\"%.60s\"", json_string_value(value));
+    /* 17 digits read back as the same double; jansson then makes sure a
+     * reader sees a real (".0" when there is neither point nor exponent)
+     * and writes the exponent without '+' or leading zeros. */
+    char text[40];
+    snprintf(text, sizeof(text), "%.17g", value);
+    const char *e = strchr(text, 'e');
+    if (e == NULL) {
+        snprintf(out, outlen, "%s%s", text, strchr(text, '.') ? "" : ".0");
         return;
     }
-    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(out, outlen, "%.60s", text ? text : "?");
-    free(text);
+    bool negative = e[1] == '-';
+    const char *digits = e + 1 + (e[1] == '-' || e[1] == '+');
+    while (digits[0] == '0' && digits[1] != '\0')
+        digits++;
+    snprintf(out, outlen, "%.*se%s%s", (int)(e - text), text,
+             negative ? "-" : "", digits);
 }
 
-static enum jf_status bad_value(const json_t *value, const char *field,
-                                const char *expected, struct werr *err)
+/* What jf_describe shows: a string in quotes, anything else as compact
+ * JSON, cut at 60 bytes. */
+static void describe_value(const struct jf_value *v, char *out, size_t outlen)
+{
+    char number[40];
+    switch (v->kind) {
+    case JF_KIND_STRING:
+        snprintf(out, outlen, "\"%.60s\"", v->text);
+        return;
+    case JF_KIND_INTEGER:
+        snprintf(out, outlen, "%lld", (long long)v->integer);
+        return;
+    case JF_KIND_REAL:
+        jf_format_real(v->real, number, sizeof(number));
+        snprintf(out, outlen, "%.60s", number);
+        return;
+    case JF_KIND_BOOL:
+        snprintf(out, outlen, "%s", v->truth ? "true" : "false");
+        return;
+    case JF_KIND_NULL:
+        snprintf(out, outlen, "null");
+        return;
+    case JF_KIND_COMPOUND:
+        snprintf(out, outlen, "%.60s", v->text);
+        return;
+    case JF_KIND_MISSING:
+        break;
+    }
+    snprintf(out, outlen, "?");
+}
+
+void jf_value_of(const json_t *value, struct jf_value *out,
+                 char dump[JF_DUMP_LEN])
+{
+    memset(out, 0, sizeof(*out));
+    switch (value ? json_typeof(value) : JSON_NULL) {
+    case JSON_NULL:
+        out->kind = value ? JF_KIND_NULL : JF_KIND_MISSING;
+        return;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        out->kind = JF_KIND_BOOL;
+        out->truth = json_is_true(value);
+        return;
+    case JSON_INTEGER:
+        out->kind = JF_KIND_INTEGER;
+        out->integer = (int64_t)json_integer_value(value);
+        return;
+    case JSON_REAL:
+        out->kind = JF_KIND_REAL;
+        out->real = json_real_value(value);
+        return;
+    case JSON_STRING:
+        out->kind = JF_KIND_STRING;
+        out->text = json_string_value(value);
+        return;
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        break;
+    }
+    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(dump, JF_DUMP_LEN, "%s", text ? text : "?");
+    free(text);
+    out->kind = JF_KIND_COMPOUND;
+    out->text = dump;
+}
+
+void jf_describe(const json_t *value, char *out, size_t outlen)
+{
+    struct jf_value v;
+    char dump[JF_DUMP_LEN];
+    jf_value_of(value, &v, dump);
+    describe_value(&v, out, outlen);
+}
+
+static enum jf_status bad_value(const struct jf_value *value, const char *field,
+                                const char *expected, struct werr *why)
 {
     char shown[80];
-    jf_describe(value, shown, sizeof(shown));
-    werr_set(err, "bad upstream value field=%s value=%s expected=\"%s\"", field,
-             shown, expected);
+    describe_value(value, shown, sizeof(shown));
+    werr_keep(why, "bad upstream value field=%s value=%s expected=\"%s\"",
+              field, shown, expected);
     return JF_BAD;
+}
+
+/* The jansson readers log what the jf_value readers only keep. */
+static enum jf_status reported(enum jf_status st, const struct werr *why,
+                               struct werr *err)
+{
+    if (st == JF_BAD)
+        werr_set(err, "%s", why->msg);
+    return st;
 }
 
 static bool is_blank(const char *s)
@@ -69,30 +162,45 @@ static bool parse_decimal(const char *s, int64_t *out)
     return true;
 }
 
-enum jf_status jf_int(const json_t *value, const char *field, int64_t *out,
-                      struct werr *err)
+enum jf_status jf_int_value(const struct jf_value *value, const char *field,
+                            int64_t *out, struct werr *why)
 {
-    if (value == NULL || json_is_null(value))
+    switch (value->kind) {
+    case JF_KIND_MISSING:
+    case JF_KIND_NULL:
         return JF_ABSENT;
-    if (json_is_integer(value)) {
-        *out = (int64_t)json_integer_value(value);
+    case JF_KIND_INTEGER:
+        *out = value->integer;
         return JF_OK;
-    }
-    if (json_is_real(value)) {
-        double d = json_real_value(value);
+    case JF_KIND_REAL: {
+        double d = value->real;
         if (d != floor(d) || fabs(d) > 9e15)
-            return bad_value(value, field, "a whole number", err);
+            break;
         *out = (int64_t)d;
         return JF_OK;
     }
-    if (json_is_string(value)) {
-        const char *s = json_string_value(value);
-        if (is_blank(s))
+    case JF_KIND_STRING:
+        if (is_blank(value->text))
             return JF_ABSENT;
-        if (parse_decimal(s, out))
+        if (parse_decimal(value->text, out))
             return JF_OK;
+        break;
+    case JF_KIND_BOOL:
+    case JF_KIND_COMPOUND:
+        break;
     }
-    return bad_value(value, field, "a whole number", err);
+    return bad_value(value, field, "a whole number", why);
+}
+
+enum jf_status jf_int(const json_t *value, const char *field, int64_t *out,
+                      struct werr *err)
+{
+    struct jf_value v;
+    char dump[JF_DUMP_LEN];
+    struct werr why;
+    werr_clear(&why);
+    jf_value_of(value, &v, dump);
+    return reported(jf_int_value(&v, field, out, &why), &why, err);
 }
 
 bool jf_int_required(const json_t *obj, const char *field, int64_t *out,
@@ -106,32 +214,63 @@ bool jf_int_required(const json_t *obj, const char *field, int64_t *out,
     return st == JF_OK;
 }
 
-enum jf_status jf_text(const json_t *value, const char *field, struct buf *out,
-                       struct werr *err)
+/* v as "%lld" writes it, at the end of text (size bytes, 21 or more):
+ * snprintf would cost more than the rest of reading a record. */
+static const char *decimal(int64_t v, char *text, size_t size)
+{
+    char *p = text + size;
+    uint64_t magnitude = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude > 0);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+enum jf_status jf_text_value(const struct jf_value *value, const char *field,
+                             struct buf *out, struct werr *why)
 {
     char number[32];
     const char *text;
-    if (value == NULL || json_is_null(value))
+    switch (value->kind) {
+    case JF_KIND_MISSING:
+    case JF_KIND_NULL:
         return JF_ABSENT;
-    if (json_is_string(value)) {
-        text = json_string_value(value);
-    } else if (json_is_integer(value)) {
-        snprintf(number, sizeof(number), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(value));
+    case JF_KIND_STRING:
+        text = value->text;
+        break;
+    case JF_KIND_INTEGER:
+        text = decimal(value->integer, number, sizeof(number));
+        break;
+    case JF_KIND_REAL:
+        snprintf(number, sizeof(number), "%.17g", value->real);
         text = number;
-    } else if (json_is_real(value)) {
-        snprintf(number, sizeof(number), "%.17g", json_real_value(value));
-        text = number;
-    } else if (json_is_boolean(value)) {
-        text = json_is_true(value) ? "true" : "false";
-    } else {
-        return bad_value(value, field, "text or a number", err);
+        break;
+    case JF_KIND_BOOL:
+        text = value->truth ? "true" : "false";
+        break;
+    default:
+        return bad_value(value, field, "text or a number", why);
     }
     if (!buf_append(out, text, strlen(text) + 1)) {
-        werr_set(err, "out of memory reading field=%s", field);
+        werr_keep(why, "out of memory reading field=%s", field);
         return JF_BAD;
     }
     return JF_OK;
+}
+
+enum jf_status jf_text(const json_t *value, const char *field, struct buf *out,
+                       struct werr *err)
+{
+    struct jf_value v;
+    char dump[JF_DUMP_LEN];
+    struct werr why;
+    werr_clear(&why);
+    jf_value_of(value, &v, dump);
+    return reported(jf_text_value(&v, field, out, &why), &why, err);
 }
 
 bool jf_parse_platform_time(const char *text, int64_t *out)
@@ -155,19 +294,30 @@ bool jf_parse_platform_time(const char *text, int64_t *out)
     return true;
 }
 
-enum jf_status jf_time(const json_t *value, const char *field, int64_t *out,
-                       struct werr *err)
+enum jf_status jf_time_value(const struct jf_value *value, const char *field,
+                             int64_t *out, struct werr *why)
 {
-    if (json_is_string(value)) {
-        const char *s = json_string_value(value);
+    if (value->kind == JF_KIND_STRING) {
+        const char *s = value->text;
         if (jf_parse_platform_time(s, out))
             return JF_OK;
         if (!is_blank(s) && !parse_decimal(s, out))
             return bad_value(value, field,
-                             "YYYY-MM-DD HH:MM:SS or Unix seconds", err);
+                             "YYYY-MM-DD HH:MM:SS or Unix seconds", why);
     }
-    enum jf_status st = jf_int(value, field, out, err);
+    enum jf_status st = jf_int_value(value, field, out, why);
     if (st == JF_OK && *out == 0)
         return JF_ABSENT;
     return st;
+}
+
+enum jf_status jf_time(const json_t *value, const char *field, int64_t *out,
+                       struct werr *err)
+{
+    struct jf_value v;
+    char dump[JF_DUMP_LEN];
+    struct werr why;
+    werr_clear(&why);
+    jf_value_of(value, &v, dump);
+    return reported(jf_time_value(&v, field, out, &why), &why, err);
 }

@@ -19,6 +19,53 @@ enum jf_status {
     JF_BAD,    /* present but not of the expected kind (already reported) */
 };
 
+/* The kinds of JSON value the readers tell apart. */
+enum jf_kind {
+    JF_KIND_MISSING, /* no such member */
+    JF_KIND_NULL,
+    JF_KIND_BOOL,
+    JF_KIND_INTEGER,
+    JF_KIND_REAL,
+    JF_KIND_STRING,
+    JF_KIND_COMPOUND, /* an object or an array */
+};
+
+/* Room for the start of a compound value's JSON: reports show 60 bytes. */
+#define JF_DUMP_LEN 64
+
+/*
+ * One JSON value as the readers see it, whichever parser read it: the
+ * jansson functions below and the streaming parser of cdrpage.h apply the
+ * same rules through it.
+ */
+struct jf_value {
+    enum jf_kind kind;
+    bool truth;       /* JF_KIND_BOOL */
+    int64_t integer;  /* JF_KIND_INTEGER */
+    double real;      /* JF_KIND_REAL */
+    const char *text; /* JF_KIND_STRING: the string; JF_KIND_COMPOUND: its
+                         compact JSON as jansson writes it, at least the
+                         first JF_DUMP_LEN - 1 bytes */
+};
+
+/* value (NULL when missing) as a jf_value, borrowing its string; dump
+ * receives a compound's JSON. */
+void jf_value_of(const json_t *value, struct jf_value *out,
+                 char dump[JF_DUMP_LEN]);
+
+/* The readers below on a jf_value. A failure's message is kept in why
+ * (werr_keep) but not logged, for a caller that decides later whether it
+ * stands. */
+enum jf_status jf_int_value(const struct jf_value *value, const char *field,
+                            int64_t *out, struct werr *why);
+enum jf_status jf_text_value(const struct jf_value *value, const char *field,
+                             struct buf *out, struct werr *why);
+enum jf_status jf_time_value(const struct jf_value *value, const char *field,
+                             int64_t *out, struct werr *why);
+
+/* A real as jansson's compact JSON writes it: "1.0", "2.5e20", "-0.0". */
+void jf_format_real(double value, char *out, size_t outlen);
+
 /* A whole number from a JSON integer, an integral real, or a string of
  * decimal digits (surrounding spaces allowed). field names it in the error
  * report, with the value. */

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+#include "jfield.h"
 #include "werr.h"
 
 /* The text columns of a record, in call_records' order. */
@@ -47,6 +49,35 @@ struct rec_list {
     size_t cap;
 };
 
+/* The members of a record object that rec_parse reads. */
+enum rec_member {
+    REC_M_ID,
+    REC_M_TASK_ID,
+    REC_M_TASK_NAME,       /* "TaskName" */
+    REC_M_TASK_NAME_OTHER, /* "taskName", the second shape's */
+    REC_M_USER_ID,
+    REC_M_DEVICE_ID,
+    REC_M_DEVICE_NAME,
+    REC_M_CC_ID,
+    REC_M_COMPANY_ID,
+    REC_M_HANGUP_REASON,
+    REC_M_GRADE,
+    REC_M_PROVINCE,
+    REC_M_CITY,
+    REC_M_AUDIO,
+    REC_M_CALL_TIME,
+    REC_M_START_TIME,
+    REC_M_END_TIME,
+    REC_M_DURATION,
+    REC_M_IS_FOLLOW,
+    REC_M_IS_CALL,
+    REC_M_COUNT,
+};
+
+/* The member spelt key (len bytes, no NUL needed); -1 for a member
+ * rec_parse does not read. */
+int rec_member_find(const char *key, size_t len);
+
 /* The text of column which of rec, NULL when the upstream gave none. */
 const char *rec_text(const struct rec_record *rec, enum rec_text which);
 
@@ -55,6 +86,20 @@ const char *rec_text(const struct rec_record *rec, enum rec_text which);
  * left empty. */
 __attribute__((warn_unused_result)) bool
 rec_parse(const json_t *obj, struct rec_record *out, struct werr *err);
+
+/* The record made of members (indexed by enum rec_member,
+ * JF_KIND_MISSING for those absent): rec_parse's rules, for it and for
+ * parsers other than jansson. scratch is working space the caller may
+ * reuse. On failure the message is kept in why, not logged, and out is
+ * left empty. */
+__attribute__((warn_unused_result)) bool
+rec_build(const struct jf_value members[REC_M_COUNT], struct buf *scratch,
+          struct rec_record *out, struct werr *why);
+
+/* Moves rec to the end of list, numbering it in fetch order; false when
+ * out of memory (rec is then still the caller's). */
+__attribute__((warn_unused_result)) bool rec_list_push(struct rec_list *list,
+                                                       struct rec_record *rec);
 
 /* Reads a page's `data` object: appends its records to list, sets
  * total_count from data.totalCount and page_count to the page's records. */

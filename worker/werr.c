@@ -19,6 +19,17 @@ bool werr_set(struct werr *err, const char *fmt, ...)
     return false;
 }
 
+bool werr_keep(struct werr *err, const char *fmt, ...)
+{
+    if (err == NULL || err->msg[0] != '\0')
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
 bool werr_stopped(struct werr *err, const char *where)
 {
     cs_info("stopping: abandoned %s", where);

@@ -19,6 +19,13 @@ struct werr {
 bool werr_set(struct werr *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Like werr_set but without logging (the first message is kept): for a
+ * finding that may yet be overruled, such as a bad record in a body not
+ * yet known to be whole JSON. Whoever decides that it stands reports it
+ * with werr_set. Returns false. */
+bool werr_keep(struct werr *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Like werr_set for a stop signal, which is no error: logged at info
  * level. where names what was abandoned. Returns false. */
 bool werr_stopped(struct werr *err, const char *where);
