@@ -187,28 +187,20 @@ static bool keep_new(struct rec_list *list, struct idset *ids, struct werr *err)
     return true;
 }
 
-/* One page: parsed, checked and written into the day's transaction. */
+/* One page: checked and written into the day's transaction. */
 static enum listing take_page(struct daysync *ds, const struct window *w,
-                              const char *date, int page, json_t *data,
+                              const char *date, int page, struct rec_list *list,
+                              int64_t total, size_t count,
                               struct listing_state *ls,
                               struct daysync_result *res)
 {
-    struct rec_list list = {0};
-    int64_t total = 0;
-    size_t count = 0;
-    enum listing got = LISTING_OK;
-    if (!rec_parse_page(data, &list, &total, &count, &res->err))
-        got = LISTING_FAILED;
-    else if (!daysync_check_day(&list, 0, w->day, page, &res->err) ||
-             !daysync_check_total(total, ls->first_total, 0, page, &res->err) ||
-             !check_page(count, page, total, &res->err))
-        got = LISTING_INCONSISTENT;
-    else if (!keep_new(&list, &ls->ids, &res->err) ||
-             !store_calls_put(ds->conn, ds->cfg, date, &list, &res->err))
-        got = LISTING_FAILED;
-    rec_list_free(&list);
-    if (got != LISTING_OK)
-        return got;
+    if (!daysync_check_day(list, 0, w->day, page, &res->err) ||
+        !daysync_check_total(total, ls->first_total, 0, page, &res->err) ||
+        !check_page(count, page, total, &res->err))
+        return LISTING_INCONSISTENT;
+    if (!keep_new(list, &ls->ids, &res->err) ||
+        !store_calls_put(ds->conn, ds->cfg, date, list, &res->err))
+        return LISTING_FAILED;
     res->pages++;
     ls->fetched += (int64_t)count;
     if (page == 1)
@@ -263,14 +255,16 @@ static enum listing fetch_calls(struct daysync *ds, const struct window *w,
     if (got == LISTING_OK && !upstream_pager_want(pager, 1))
         got = LISTING_FAILED;
     while (got == LISTING_OK) {
-        json_t *data = NULL;
-        int page = upstream_pager_next(pager, &data, &res->err);
+        struct rec_list list = {0};
+        int64_t total = 0;
+        size_t count = 0;
+        int page = upstream_pager_next(pager, &list, &total, &count, &res->err);
         if (page <= 0) {
             got = page == 0 ? LISTING_OK : LISTING_FAILED;
             break;
         }
-        got = take_page(ds, w, date, page, data, ls, res);
-        json_decref(data);
+        got = take_page(ds, w, date, page, &list, total, count, ls, res);
+        rec_list_free(&list);
         if (got == LISTING_OK)
             got = want_pages(pager, ls, &res->err);
     }

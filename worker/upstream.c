@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cdrpage.h"
 #include "jfield.h"
 #include "log.h"
 #include "notify.h"
@@ -370,7 +371,46 @@ static void json_reason(const json_error_t *jerr, char *out, size_t len)
     snprintf(out, len, "%.*s at byte %d", keep, jerr->text, jerr->position);
 }
 
-/* Reads the envelope of a response body already received. */
+/* A body that is not JSON: worth another try when the status said
+ * success (a broken answer), else a refusal. */
+static enum verdict not_json(const struct request *rq, long status,
+                             const char *reason, char *problem, size_t plen,
+                             struct werr *err)
+{
+    if (status >= 200 && status < 300) {
+        snprintf(problem, plen, "HTTP %ld, body is not JSON: %.200s", status,
+                 reason);
+        return V_RETRY;
+    }
+    werr_set(err, "upstream refused request=%s http=%ld (body is not JSON)",
+             rq->what, status);
+    return V_FAILED;
+}
+
+/* The envelope's verdict: code 200 with a 2xx status is success, the token
+ * codes ask for a new token, anything else is a refusal, reported with the
+ * upstream's message (redacted). */
+static enum verdict envelope(const struct xfer *x, const struct request *rq,
+                             long status, bool has_code, int64_t code,
+                             const char *message, char *problem,
+                             struct werr *err)
+{
+    if (rq->auth && has_code &&
+        (code == CODE_TOKEN_INVALID || code == CODE_TOKEN_EXPIRED))
+        return V_AUTH;
+    if (has_code && code == CODE_OK && status >= 200 && status <= 299)
+        return V_DONE;
+    char told[256];
+    redact(message != NULL ? message : "", x->up->token, told, sizeof(told));
+    werr_set(err,
+             "upstream refused request=%s http=%ld code=%lld message=\"%s\"",
+             rq->what, status, has_code ? (long long)code : -1LL, told);
+    problem[0] = '\0';
+    return V_FAILED;
+}
+
+/* Reads the envelope of a response body already received; *data is its
+ * `data` on success. */
 static enum verdict read_envelope(struct xfer *x, const struct request *rq,
                                   long status, json_t **data, char *problem,
                                   size_t plen, struct werr *err)
@@ -379,39 +419,18 @@ static enum verdict read_envelope(struct xfer *x, const struct request *rq,
     json_t *root =
         json_loadb(x->body.data ? x->body.data : "", x->body.len, 0, &jerr);
     if (root == NULL) {
-        if (status >= 200 && status < 300) {
-            char reason[JSON_ERROR_TEXT_LENGTH + 32];
-            json_reason(&jerr, reason, sizeof(reason));
-            snprintf(problem, plen, "HTTP %ld, body is not JSON: %s", status,
-                     reason);
-            return V_RETRY;
-        }
-        werr_set(err,
-                 "upstream refused request=%s http=%ld (body is not "
-                 "JSON)",
-                 rq->what, status);
-        return V_FAILED;
+        char reason[JSON_ERROR_TEXT_LENGTH + 32];
+        json_reason(&jerr, reason, sizeof(reason));
+        return not_json(rq, status, reason, problem, plen, err);
     }
     int64_t code = 0;
     struct werr ignored = {{0}};
     const json_t *msg = json_object_get(root, "message");
-    enum jf_status st =
-        jf_int(json_object_get(root, "code"), "code", &code, &ignored);
-    enum verdict v = V_DONE;
-    if (rq->auth && (code == CODE_TOKEN_INVALID || code == CODE_TOKEN_EXPIRED))
-        v = V_AUTH;
-    else if (st != JF_OK || code != CODE_OK || status < 200 || status > 299)
-        v = V_FAILED;
-    if (v == V_FAILED) {
-        char told[256];
-        redact(json_is_string(msg) ? json_string_value(msg) : "", x->up->token,
-               told, sizeof(told));
-        werr_set(err,
-                 "upstream refused request=%s http=%ld code=%lld "
-                 "message=\"%s\"",
-                 rq->what, status, st == JF_OK ? (long long)code : -1LL, told);
-        problem[0] = '\0';
-    } else if (v == V_DONE) {
+    bool has_code =
+        jf_int(json_object_get(root, "code"), "code", &code, &ignored) == JF_OK;
+    enum verdict v = envelope(x, rq, status, has_code, code,
+                              json_string_value(msg), problem, err);
+    if (v == V_DONE) {
         *data = json_incref(json_object_get(root, "data"));
         if (*data == NULL)
             *data = json_null();
@@ -420,12 +439,12 @@ static enum verdict read_envelope(struct xfer *x, const struct request *rq,
     return v;
 }
 
-/* What a finished transfer came to. */
-static enum verdict judge(struct xfer *x, const struct request *rq, CURLcode rc,
-                          json_t **data, char *problem, size_t plen,
-                          struct werr *err)
+/* What a finished transfer came to before its body is read: V_DONE with
+ * *status when the body is to be read. */
+static enum verdict judge_transfer(struct xfer *x, const struct request *rq,
+                                   CURLcode rc, long *status, char *problem,
+                                   size_t plen)
 {
-    long status = 0;
     if (rc == CURLE_ABORTED_BY_CALLBACK || sig_stop_requested())
         return V_STOPPED;
     if (rc != CURLE_OK) {
@@ -433,16 +452,67 @@ static enum verdict judge(struct xfer *x, const struct request *rq, CURLcode rc,
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         return V_RETRY;
     }
-    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, status);
     cs_debug("upstream response request=%s http=%ld bytes=%zu", rq->what,
-             status, x->body.len);
-    if (status == 401 && rq->auth)
+             *status, x->body.len);
+    if (*status == 401 && rq->auth)
         return V_AUTH;
-    if (status == 429 || status >= 500) {
-        snprintf(problem, plen, "HTTP %ld", status);
+    if (*status == 429 || *status >= 500) {
+        snprintf(problem, plen, "HTTP %ld", *status);
         return V_RETRY;
     }
+    return V_DONE;
+}
+
+/* What a finished transfer came to. */
+static enum verdict judge(struct xfer *x, const struct request *rq, CURLcode rc,
+                          json_t **data, char *problem, size_t plen,
+                          struct werr *err)
+{
+    long status = 0;
+    enum verdict v = judge_transfer(x, rq, rc, &status, problem, plen);
+    if (v != V_DONE)
+        return v;
     return read_envelope(x, rq, status, data, problem, plen, err);
+}
+
+/* Reads a CDR page's body in one pass (cdrpage.h): on success its records
+ * are appended to list and *total, *count set. */
+static enum verdict judge_page(struct xfer *x, const struct request *rq,
+                               CURLcode rc, struct rec_list *list,
+                               int64_t *total, size_t *count, char *problem,
+                               size_t plen, struct werr *err)
+{
+    long status = 0;
+    enum verdict v = judge_transfer(x, rq, rc, &status, problem, plen);
+    if (v != V_DONE)
+        return v;
+    struct cdrpage page;
+    size_t before = list->count;
+    enum cdrpage_outcome got = cdrpage_parse(x->body.data ? x->body.data : "",
+                                             x->body.len, list, &page);
+    if (got == CDRPAGE_NOT_JSON) {
+        v = not_json(rq, status, page.problem.msg, problem, plen, err);
+    } else if (got == CDRPAGE_NO_MEMORY) {
+        werr_set(err, "out of memory reading request=%s", rq->what);
+        v = V_FAILED;
+    } else {
+        v = envelope(x, rq, status, page.has_code, page.code, page.message,
+                     problem, err);
+    }
+    if (v == V_DONE && got == CDRPAGE_BAD_PAGE) {
+        werr_set(err, "%s", page.problem.msg);
+        v = V_FAILED;
+    }
+    if (v == V_DONE) {
+        *total = page.total_count;
+        *count = page.count;
+    } else {
+        while (list->count > before)
+            rec_record_free(&list->items[--list->count]);
+    }
+    cdrpage_free(&page);
+    return v;
 }
 
 static bool request(struct upstream *up, const struct request *rq,
@@ -601,12 +671,15 @@ bool upstream_stats(struct upstream *up, cs_day day, int query_type,
 
 struct page_call {
     struct xfer x;
-    int page;          /* 0 when the slot is free */
-    bool active;       /* added to the multi handle */
-    int retry;         /* retries so far */
-    bool renewed;      /* its one token renewal is spent */
-    unsigned gen;      /* the token generation it was sent with */
-    double not_before; /* monotonic: a retry waits until then */
+    int page;                /* 0 when the slot is free */
+    bool active;             /* added to the multi handle */
+    int retry;               /* retries so far */
+    bool renewed;            /* its one token renewal is spent */
+    unsigned gen;            /* the token generation it was sent with */
+    double not_before;       /* monotonic: a retry waits until then */
+    struct rec_list records; /* the page, once it came */
+    int64_t total;
+    size_t count;
     char url[1024];
     char what[96];
 };
@@ -656,6 +729,7 @@ void upstream_pager_free(struct upstream_pager *p)
             curl_multi_remove_handle(p->multi, c->x.curl);
         if (c->x.curl != NULL)
             xfer_cleanup(&c->x);
+        rec_list_free(&c->records);
     }
     curl_multi_cleanup(p->multi);
     free(p->queue);
@@ -724,20 +798,23 @@ static bool start_calls(struct upstream_pager *p, struct werr *err)
     return true;
 }
 
-/* Judges c's finished transfer: true with *data when it brought a page,
- * true with *data NULL when it will be sent again, false on failure. */
+/* Judges c's finished transfer: true with *done when it brought its page
+ * (in c->records), true without when it will be sent again, false on
+ * failure. */
 static bool finish_call(struct upstream_pager *p, struct page_call *c,
-                        CURLcode rc, json_t **data, struct werr *err)
+                        CURLcode rc, bool *done, struct werr *err)
 {
     char problem[CURL_ERROR_SIZE + 64] = "";
     struct request rq = {c->what, c->url, NULL, true};
     curl_multi_remove_handle(p->multi, c->x.curl);
     c->active = false;
-    *data = NULL;
-    enum verdict v = judge(&c->x, &rq, rc, data, problem, sizeof(problem), err);
+    *done = false;
+    enum verdict v = judge_page(&c->x, &rq, rc, &c->records, &c->total,
+                                &c->count, problem, sizeof(problem), err);
     long ms;
     switch (v) {
     case V_DONE:
+        *done = true;
         return true;
     case V_FAILED:
         return false;
@@ -774,10 +851,9 @@ static int wait_ms(const struct upstream_pager *p, int cap)
     return (int)wait;
 }
 
-int upstream_pager_next(struct upstream_pager *p, json_t **data,
-                        struct werr *err)
+int upstream_pager_next(struct upstream_pager *p, struct rec_list *records,
+                        int64_t *total, size_t *count, struct werr *err)
 {
-    *data = NULL;
     for (;;) {
         if (sig_stop_requested()) {
             werr_stopped(err, "the listing");
@@ -803,10 +879,15 @@ int upstream_pager_next(struct upstream_pager *p, json_t **data,
             struct xfer *x = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             struct page_call *c = (struct page_call *)x;
-            if (!finish_call(p, c, msg->data.result, data, err))
+            bool done;
+            if (!finish_call(p, c, msg->data.result, &done, err))
                 return -1;
-            if (*data != NULL) {
+            if (done) {
                 int page = c->page;
+                *records = c->records;
+                *total = c->total;
+                *count = c->count;
+                memset(&c->records, 0, sizeof(c->records));
                 c->page = 0;
                 return page;
             }

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "date.h"
+#include "records.h"
 #include "werr.h"
 
 #define UPSTREAM_PAGE_SIZE         1000
@@ -63,11 +64,14 @@ struct upstream_pager *upstream_pager_new(struct upstream *up, cs_day day,
 __attribute__((warn_unused_result)) bool
 upstream_pager_want(struct upstream_pager *p, int page);
 
-/* Waits for a page asked for: returns its number with *data (the caller
- * owns it), 0 when every page asked for has been returned, -1 with err set
- * when a request failed for good or a stop signal arrived. */
+/* Waits for a page asked for: returns its number with its records (the
+ * caller owns them, read as rec_parse_page reads them), its totalCount and
+ * its record count; 0 when every page asked for has been returned; -1 with
+ * err set when a request failed for good, a record did not parse, or a
+ * stop signal arrived. */
 __attribute__((warn_unused_result)) int
-upstream_pager_next(struct upstream_pager *p, json_t **data, struct werr *err);
+upstream_pager_next(struct upstream_pager *p, struct rec_list *records,
+                    int64_t *total, size_t *count, struct werr *err);
 
 /* Abandons the requests in flight. */
 void upstream_pager_free(struct upstream_pager *p);
