@@ -491,6 +491,39 @@ static void test_notifies_the_service_manager(void **state)
     assert_non_null(strstr(got, "WATCHDOG=1"));
 }
 
+/* Days older than any job reaches that lack a sync are reported for
+ * backfill: in the log with the command to run, and in worker_state.
+ * Days count back from today in the business zone, as the worker's do. */
+static void test_days_missing_a_sync_are_reported(void **state)
+{
+    (void)state;
+    /* Synced days 40 and 30 days back, the one 35 back half synced: the
+     * 38 days from 39 back to 12 back lack a sync, less the one synced. */
+    db_exec("INSERT INTO sync_state (stat_date, source, synced_at, "
+            "records_written, upstream_total) SELECT (now() AT TIME ZONE "
+            "'Asia/Shanghai')::date - d, s, "
+            "now(), 0, 0 FROM (VALUES (40), (30)) AS days(d), (VALUES "
+            "('stats'), ('calls')) AS sources(s) ON CONFLICT DO NOTHING");
+    db_exec("INSERT INTO sync_state (stat_date, source, synced_at, "
+            "records_written, upstream_total) VALUES ((now() AT TIME ZONE "
+            "'Asia/Shanghai')::date - 35, "
+            "'stats', now(), 0, 0) ON CONFLICT DO NOTHING");
+    pid_t pid = start_daemon("missing", "CALLSTATS_JOB_M=stats -11..-1 at "
+                                        "03:00");
+    assert_true(wait_log("missing", "days lack a sync"));
+    stop(pid);
+    char *log = output_of("missing", "log");
+    assert_non_null(strstr(log, "callstats-worker sync --from"));
+    free(log);
+    /* Days 39..12 back, less 30 back (synced): 27, whatever else the
+     * earlier tests synced in 11..1. */
+    assert_int_equal(db_count("SELECT missing_days FROM worker_state"), 27);
+    assert_int_equal(db_count("SELECT (now() AT TIME ZONE "
+                              "'Asia/Shanghai')::date - missing_first FROM "
+                              "worker_state"),
+                     39);
+}
+
 int main(void)
 {
     harness_init();
@@ -503,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_today_trails_by_an_interval),
         cmocka_unit_test(test_slots_during_a_long_run_are_skipped),
         cmocka_unit_test(test_notifies_the_service_manager),
+        cmocka_unit_test(test_days_missing_a_sync_are_reported),
         cmocka_unit_test(test_database_restart),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL) == 0 ? 0
