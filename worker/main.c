@@ -48,19 +48,6 @@ static int usage_error(const char *what, const char *value)
     return 2;
 }
 
-static bool parse_source(const char *text, enum sched_source *out)
-{
-    if (strcmp(text, "stats") == 0)
-        *out = SCHED_STATS;
-    else if (strcmp(text, "calls") == 0)
-        *out = SCHED_CALLS;
-    else if (strcmp(text, "all") == 0)
-        *out = SCHED_BOTH;
-    else
-        return false;
-    return true;
-}
-
 /* Returns 0 when args were read, else the exit status of a usage error. */
 static int parse_sync_args(int argc, char **argv, struct sync_args *a)
 {
@@ -77,7 +64,7 @@ static int parse_sync_args(int argc, char **argv, struct sync_args *a)
             if (!(have_to = cs_date_parse(val, &a->to)))
                 return usage_error("--to: not a date YYYY-MM-DD:", val);
         } else if (strcmp(opt, "--source") == 0) {
-            if (!parse_source(val, &a->sources))
+            if (!sched_parse_source(val, &a->sources))
                 return usage_error("--source: not stats, calls or all:", val);
         } else {
             return usage_error("unknown option", opt);

@@ -161,13 +161,13 @@ static int split_words(const char *spec, char words[][64], int max)
     }
 }
 
-static bool parse_source(const char *text, enum sched_source *out)
+bool sched_parse_source(const char *text, enum sched_source *out)
 {
     if (strcmp(text, "stats") == 0)
         *out = SCHED_STATS;
     else if (strcmp(text, "calls") == 0)
         *out = SCHED_CALLS;
-    else if (strcmp(text, "both") == 0)
+    else if (strcmp(text, "both") == 0 || strcmp(text, "all") == 0)
         *out = SCHED_BOTH;
     else
         return false;
@@ -191,7 +191,7 @@ bool sched_parse(const char *name, const char *spec, struct sched_job *job,
                     "\"%s\": expected SOURCE DAYS at HH:MM[,HH:MM...] or "
                     "SOURCE DAYS every N{s,m,h} [HH:MM-HH:MM] [incremental]",
                     spec);
-    if (!parse_source(w[0], &job->sources))
+    if (!sched_parse_source(w[0], &job->sources))
         return fail(err, errlen, "source \"%s\": expected stats, calls or both",
                     w[0]);
     if (!parse_days(w[1], job))

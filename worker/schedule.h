@@ -42,6 +42,9 @@ struct sched_table {
     size_t count;
 };
 
+/* "stats", "calls", or "both" (also "all", as `sync --source` says). */
+bool sched_parse_source(const char *text, enum sched_source *out);
+
 /*
  * Reads a job's spec: "SOURCE DAYS TIMES [WINDOW] [incremental]" with
  * SOURCE stats, calls or both; DAYS today, yesterday, N or A..B (offsets
