@@ -24,12 +24,6 @@
 
 #include "harness.h"
 
-/* Every default job off, runs on their slot: each test adds its own. */
-#define NO_DEFAULT_JOBS                                                        \
-    "CALLSTATS_JOB_HISTORY=off", "CALLSTATS_JOB_RECENT=off",                   \
-        "CALLSTATS_JOB_CLOSE_YESTERDAY=off", "CALLSTATS_JOB_TODAY_STATS=off",  \
-        "CALLSTATS_JOB_TODAY_CALLS=off", "CALLSTATS_SLOT_OFFSET=0"
-
 static pid_t start_daemon(const char *name, const char *job)
 {
     const char *env[] = {NO_DEFAULT_JOBS, job, NULL};
