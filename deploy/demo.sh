@@ -122,8 +122,12 @@ cat <<TXT
   Press Ctrl-C to stop.
 
 TXT
-wait -n "${pids[@]}" || true
-if [ $stopping = no ]; then
-    say "a process of the demo ended by itself; see the logs in $demo"
+# Ctrl-C reaches the whole process group: the programs may stop (status
+# 0) before this shell runs its trap. A program that stops cleanly was
+# asked to; one that fails ended by itself.
+status=0
+wait -n "${pids[@]}" || status=$?
+if [ $stopping = no ] && [ $status -ne 0 ]; then
+    say "a process of the demo failed (status $status); see the logs in $demo"
     exit 1
 fi

@@ -10,6 +10,7 @@
 #include "daysync.h"
 #include "db.h"
 #include "log.h"
+#include "migrate.h"
 #include "notify.h"
 #include "runs.h"
 #include "signals.h"
@@ -41,6 +42,22 @@ struct job_state {
     double retry_at;    /* monotonic seconds before which it waits */
 };
 
+/* A run whose end could not be recorded (the database went away): it is
+ * recorded once the database is back, with its real cause. */
+struct pending_run {
+    bool has;
+    int64_t id;
+    struct run_figures figures;
+    char error[WERR_LEN];
+};
+
+/* Why lead() returned. */
+enum lead_end {
+    LEAD_LOST,      /* the leader's connection failed */
+    LEAD_STOPPED,   /* a stop signal */
+    LEAD_NOT_READY, /* the schema is missing or old */
+};
+
 struct daemon {
     const struct cs_config *cfg;
     const struct sched_table *jobs;
@@ -50,7 +67,10 @@ struct daemon {
     char worker[160];
     int offset; /* seconds after its slot that a run starts */
     struct job_state state[SCHED_MAX_JOBS];
-    cs_day reported; /* the day missing days were last reported */
+    cs_day reported;     /* the day missing days were last reported */
+    const char *current; /* the job running, for worker_state */
+    double beat_at;      /* monotonic: the last heartbeat */
+    struct pending_run pending;
 };
 
 static double mono_now(void)
@@ -168,8 +188,21 @@ static long next_wait_ms(const struct daemon *d, time_t now)
 
 static bool still_leading(struct daemon *d)
 {
+    d->beat_at = mono_now();
     return d->lead != NULL && PQstatus(d->lead) == CONNECTION_OK &&
-           runs_heartbeat(d->lead, NULL);
+           runs_heartbeat(d->lead, d->current);
+}
+
+/* After each page of a day: a heartbeat every few seconds, so that a long
+ * day does not make a live leader look dead, and a check that it still
+ * leads. */
+static bool on_page(void *ctx)
+{
+    struct daemon *d = ctx;
+    notify_alive();
+    if (mono_now() - d->beat_at < LOOP_MAX_SLEEP_MS / 1000.0)
+        return true;
+    return still_leading(d);
 }
 
 /* Syncs one day of one source for a run; false when it failed. */
@@ -193,8 +226,11 @@ static bool run_day(struct daemon *d, const struct sched_job *job, cs_day day,
     return ok;
 }
 
+/* Syncs the days of a run, but not a day and source synced since the
+ * slot (a backfill just made, or another job's run): counted in
+ * *days_fresh. */
 static void run_days(struct daemon *d, const struct sched_job *job, time_t slot,
-                     struct run_figures *f, struct werr *first)
+                     struct run_figures *f, struct werr *first, int *days_fresh)
 {
     static const enum sched_source order[] = {SCHED_STATS, SCHED_CALLS};
     cs_day from, to;
@@ -211,6 +247,13 @@ static void run_days(struct daemon *d, const struct sched_job *job, time_t slot,
                 werr_set(first, "leadership lost: the leader's database "
                                 "connection failed");
                 return;
+            }
+            bool fresh = false;
+            if (!job->incremental &&
+                runs_synced_since(d->lead, day, order[i], slot, &fresh) &&
+                fresh) {
+                (*days_fresh)++;
+                continue;
             }
             (void)run_day(d, job, day, order[i], f, first);
         }
@@ -247,29 +290,38 @@ static void run_job(struct daemon *d, size_t i, time_t slot)
     struct upstream_counts before, after;
     char when[40];
     int64_t id;
+    int days_fresh = 0;
     format_slot(slot, when, sizeof(when));
     if (!runs_start(d->lead, job->name, slot, d->worker, &id))
         return; /* the loop's heartbeat finds out what is wrong */
-    (void)runs_heartbeat(d->lead, job->name);
+    d->current = job->name;
+    (void)still_leading(d);
     notify_status("leading: running %s, slot %s", job->name, when);
     double start = mono_now();
     upstream_counts(d->up, &before);
     upstream_set_deadline(d->up, d->cfg->run_deadline);
-    run_days(d, job, slot, &f, &first);
+    run_days(d, job, slot, &f, &first, &days_fresh);
+    d->current = NULL;
     upstream_set_deadline(d->up, 0);
     upstream_counts(d->up, &after);
     f.requests = after.requests - before.requests;
     f.retries = after.retries - before.retries;
     bool ok = first.msg[0] == '\0';
-    if (!runs_finish(d->lead, id, &f, ok ? NULL : first.msg))
-        cs_warn("run not recorded job=%s slot=%s", job->name, when);
+    if (!runs_finish(d->lead, id, &f, ok ? NULL : first.msg)) {
+        cs_warn("run not recorded job=%s slot=%s: it will be once the "
+                "database is back",
+                job->name, when);
+        d->pending = (struct pending_run){true, id, f, ""};
+        snprintf(d->pending.error, sizeof(d->pending.error), "%s",
+                 ok ? "" : first.msg);
+    }
     cs_log(ok ? CS_LOG_INFO : CS_LOG_WARN,
-           "run finished job=%s slot=%s status=%s days=%d days_failed=%d "
-           "records=%lld requests=%ld retries=%ld inconsistent=%d "
-           "seconds=%.1f",
+           "run finished job=%s slot=%s status=%s days=%d days_fresh=%d "
+           "days_failed=%d records=%lld requests=%ld retries=%ld "
+           "inconsistent=%d seconds=%.1f",
            job->name, when, ok ? "success" : "failed", f.days_written,
-           f.days_failed, (long long)f.records, f.requests, f.retries,
-           f.inconsistent_days, mono_now() - start);
+           days_fresh, f.days_failed, (long long)f.records, f.requests,
+           f.retries, f.inconsistent_days, mono_now() - start);
     if (ok) {
         st->done = slot;
         st->failures = 0;
@@ -287,19 +339,40 @@ static void run_job(struct daemon *d, size_t i, time_t slot)
     notify_status("leading: idle");
 }
 
-/* Runs the job table while this worker leads. */
-static void lead(struct daemon *d)
+/* Records the run whose end was lost with the database, before the
+ * take-over would call it abandoned. */
+static bool finish_pending(struct daemon *d)
 {
+    struct pending_run *p = &d->pending;
+    if (!p->has)
+        return true;
+    if (!runs_finish(d->lead, p->id, &p->figures,
+                     p->error[0] ? p->error : NULL))
+        return false;
+    p->has = false;
+    return true;
+}
+
+/* Runs the job table while this worker leads. */
+static enum lead_end lead(struct daemon *d)
+{
+    struct werr err = {{0}};
+    if (!migrate_check(d->lead, &err)) {
+        notify_status("waiting: the database schema is not current; run "
+                      "callstats-worker migrate");
+        return LEAD_NOT_READY;
+    }
     cs_info("leading the workers of this database worker=%s", d->worker);
-    if (!runs_take_over(d->lead, d->worker, CS_VERSION) || !load_state(d))
-        return;
+    if (!finish_pending(d) || !runs_take_over(d->lead, d->worker, CS_VERSION) ||
+        !load_state(d))
+        return LEAD_LOST;
     notify_status("leading: idle");
     while (!sig_stop_requested()) {
         notify_alive();
         if (!still_leading(d)) {
             cs_warn("leadership lost: the leader's database connection "
                     "failed");
-            return;
+            return LEAD_LOST;
         }
         report_missing(d);
         time_t now = time(NULL), slot = 0;
@@ -310,26 +383,35 @@ static void lead(struct daemon *d)
         }
         (void)sig_sleep_ms(next_wait_ms(d, now));
     }
+    return LEAD_STOPPED;
 }
 
 static void follow(struct daemon *d)
 {
     long backoff = RECONNECT_FIRST_MS;
-    bool waiting = false;
+    bool waiting = false, down = false;
     while (!sig_stop_requested()) {
         notify_alive();
         if (d->lead == NULL && !connect_lead(d)) {
             notify_status("waiting for the database");
+            down = true;
             (void)sig_sleep_ms(backoff);
             backoff =
                 backoff * 2 < RECONNECT_MAX_MS ? backoff * 2 : RECONNECT_MAX_MS;
             continue;
         }
+        if (down)
+            cs_info("database reachable again");
+        down = false;
         backoff = RECONNECT_FIRST_MS;
         if (runs_try_lead(d->lead)) {
             waiting = false;
-            lead(d);
+            enum lead_end end = lead(d);
             close_lead(d); /* releases the lock, if it is still held */
+            /* A schema that is not current will not become so by itself:
+             * look again after a long wait, saying why each time. */
+            if (end == LEAD_NOT_READY)
+                (void)sig_sleep_ms(RECONNECT_MAX_MS);
             continue;
         }
         if (PQstatus(d->lead) != CONNECTION_OK) {
@@ -366,7 +448,7 @@ int daemon_run(const struct cs_config *cfg, const struct sched_table *jobs)
     d.up = upstream_new(cfg);
     if (d.up == NULL)
         return 1;
-    d.ds = (struct daysync){cfg, d.up, NULL};
+    d.ds = (struct daysync){cfg, d.up, NULL, on_page, &d};
     cs_info("callstats-worker ready");
     notify_ready("started");
     follow(&d);

@@ -202,6 +202,10 @@ static enum listing take_page(struct daysync *ds, const struct window *w,
         !store_calls_put(ds->conn, ds->cfg, date, list, &res->err))
         return LISTING_FAILED;
     res->pages++;
+    if (ds->on_page != NULL && !ds->on_page(ds->ctx)) {
+        werr_set(&res->err, "the worker stopped leading during the day");
+        return LISTING_FAILED;
+    }
     ls->fetched += (int64_t)count;
     if (page == 1)
         ls->first_total = total;
@@ -307,8 +311,11 @@ static bool fetch_window(struct daysync *ds, const struct window *w, bool merge,
             got = LISTING_FAILED;
         }
         if (got == LISTING_OK) {
+            int64_t day_records = 0;
             ok = store_calls_commit(ds->conn, w->day, merge, ls.highest,
-                                    started, &res->records, &res->err);
+                                    started, &day_records, &res->err);
+            /* A window counts what it fetched, a whole day what it holds. */
+            res->records = merge ? distinct : day_records;
             break;
         }
         if (ds->conn != NULL)

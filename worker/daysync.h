@@ -20,6 +20,10 @@ struct daysync {
     const struct cs_config *cfg; /* borrowed */
     struct upstream *up;         /* borrowed */
     PGconn *conn;                /* owned; (re)opened when needed */
+    /* Called after each page written, when set: false abandons the day
+     * (the daemon's proof of life, and its check that it still leads). */
+    bool (*on_page)(void *ctx);
+    void *ctx;
 };
 
 struct daysync_result {

@@ -52,7 +52,8 @@ bool runs_take_over(PGconn *conn, const char *worker, const char *version)
     const char *p[] = {worker, version};
     return run(conn, "mark abandoned runs",
                "UPDATE sync_runs SET status = 'failed', finished_at = now(), "
-               "error = 'abandoned: the worker running it stopped' "
+               "error = 'abandoned: the worker running it stopped or lost "
+               "its database' "
                "WHERE status = 'running'",
                0, NULL) &&
            run(conn, "upsert worker_state",
@@ -189,4 +190,23 @@ bool runs_prune(PGconn *conn, int days)
                "DELETE FROM sync_runs WHERE started_at < "
                "now() - make_interval(days => $1::int)",
                1, p);
+}
+
+bool runs_synced_since(PGconn *conn, cs_day day, enum sched_source source,
+                       time_t since, bool *fresh)
+{
+    char date[CS_DATE_LEN], s[24];
+    cs_date_format(day, date);
+    format_epoch(since, s, sizeof(s));
+    const char *p[] = {date, source == SCHED_STATS ? "stats" : "calls", s};
+    PGresult *res = query(conn, "synced since",
+                          "SELECT count(*) FROM sync_state WHERE stat_date = "
+                          "$1::date AND source = $2 AND synced_at >= "
+                          "to_timestamp($3::bigint)",
+                          3, p);
+    if (res == NULL)
+        return false;
+    *fresh = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+    PQclear(res);
+    return true;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "date.h"
+#include "schedule.h"
 
 /* What a run came to, for its sync_runs row. */
 struct run_figures {
@@ -65,6 +66,11 @@ bool runs_heartbeat(PGconn *conn, const char *current_job);
  * query failed.
  */
 int runs_missing_days(PGconn *conn, cs_day before, cs_day *first, cs_day *last);
+
+/* Whether day's source was synced (its fetch began) at or after since. */
+__attribute__((warn_unused_result)) bool
+runs_synced_since(PGconn *conn, cs_day day, enum sched_source source,
+                  time_t since, bool *fresh);
 
 /* Deletes runs older than the given number of days. */
 bool runs_prune(PGconn *conn, int days);

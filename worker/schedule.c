@@ -197,7 +197,7 @@ bool sched_parse(const char *name, const char *spec, struct sched_job *job,
     if (!parse_days(w[1], job))
         return fail(err, errlen,
                     "days \"%s\": expected today, yesterday, N or A..B with "
-                    "offsets from 0 back to -31",
+                    "offsets from 0 back to -31, A not after B",
                     w[1]);
     bool at = strcmp(w[2], "at") == 0;
     if (at ? !parse_at(w[3], job)
@@ -206,7 +206,7 @@ bool sched_parse(const char *name, const char *spec, struct sched_job *job,
                     at ? "times \"%s\": expected HH:MM[,HH:MM...], distinct"
                        : "times \"%s\": expected at HH:MM[,HH:MM...] or every "
                          "N{s,m,h} of 5 s to 24 h",
-                    at ? w[3] : w[2]);
+                    at || strcmp(w[2], "every") == 0 ? w[3] : w[2]);
     int i = 4;
     if (i < n && !at && strchr(w[i], ':') != NULL) {
         if (!parse_window(w[i], job))
@@ -292,6 +292,7 @@ void sched_defaults(struct sched_table *t)
     add(t, "history", "both -10..-1 at 07:00");
     add(t, "recent", "both -3..-1 at 01:00,10:00,15:00,21:00");
     add(t, "close-yesterday", "both yesterday at 00:05");
+    add(t, "open-today", "both today at 00:10");
     add(t, "today-stats", "stats today every 1h 09:00-23:59");
     add(t, "today-calls", "calls today every 1m 09:00-23:59 incremental");
 }

@@ -61,7 +61,8 @@ __attribute__((warn_unused_result)) bool sched_parse(const char *name,
 void sched_format(const struct sched_job *job, char *buf, size_t len);
 
 /* The default table of shared/upstream-api.md, with the day closed after
- * midnight and today's calls fetched incrementally every minute. */
+ * midnight, today opened after it (so that it reads as synced before
+ * business hours), and today's calls fetched incrementally every minute. */
 void sched_defaults(struct sched_table *table);
 
 /*

@@ -45,7 +45,8 @@ faketime -f "@$day 08:59:00 x$speed" bash -c '
     for _ in $(seq 300); do grep -q "callstats-sim ready" "$WORK/sim.log" && break; sleep 1; done
     GUANKE_BASE_URL=http://127.0.0.1:$PORT CALLSTATS_SLOT_OFFSET=0 \
         CALLSTATS_JOB_HISTORY=off CALLSTATS_JOB_RECENT=off \
-        CALLSTATS_JOB_CLOSE_YESTERDAY=off CALLSTATS_JOB_TODAY_STATS=off \
+        CALLSTATS_JOB_CLOSE_YESTERDAY=off CALLSTATS_JOB_OPEN_TODAY=off \
+        CALLSTATS_JOB_TODAY_STATS=off \
         "$BIN/callstats-worker" run 2>"$WORK/worker.log" &
     worker=$!
     sleep $((15 * 3600 + 120))

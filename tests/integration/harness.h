@@ -16,8 +16,9 @@
  * their slot; a test adds the jobs it needs. */
 #define NO_DEFAULT_JOBS                                                        \
     "CALLSTATS_JOB_HISTORY=off", "CALLSTATS_JOB_RECENT=off",                   \
-        "CALLSTATS_JOB_CLOSE_YESTERDAY=off", "CALLSTATS_JOB_TODAY_STATS=off",  \
-        "CALLSTATS_JOB_TODAY_CALLS=off", "CALLSTATS_SLOT_OFFSET=0"
+        "CALLSTATS_JOB_CLOSE_YESTERDAY=off", "CALLSTATS_JOB_OPEN_TODAY=off",   \
+        "CALLSTATS_JOB_TODAY_STATS=off", "CALLSTATS_JOB_TODAY_CALLS=off",      \
+        "CALLSTATS_SLOT_OFFSET=0"
 
 /* What run.sh hands over, and what the tests start along the way. */
 struct harness {

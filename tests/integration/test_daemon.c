@@ -518,6 +518,63 @@ static void test_days_missing_a_sync_are_reported(void **state)
                      39);
 }
 
+/* A database that was never migrated: the worker says to migrate, once
+ * in a while, and does not spin. */
+static void test_unmigrated_database_waits(void **state)
+{
+    (void)state;
+    char db[700], url[760];
+    db_exec("DROP DATABASE IF EXISTS callstats_unmigrated");
+    db_exec("CREATE DATABASE callstats_unmigrated");
+    const char *at = strstr(it.db, "dbname=");
+    assert_non_null(at);
+    snprintf(db, sizeof(db), "%.*sdbname=callstats_unmigrated%s",
+             (int)(at - it.db), it.db, at + strcspn(at, " "));
+    snprintf(url, sizeof(url), "DATABASE_URL=%s", db);
+    const char *env[] = {NO_DEFAULT_JOBS, url,
+                         "CALLSTATS_JOB_Q=stats -1 every 5s", NULL};
+    char *args[] = {"run", NULL};
+    pid_t pid = start_worker("unmigrated", it.sim_url, env, args);
+    assert_true(wait_log("unmigrated", "callstats-worker migrate"));
+    sleep(3);
+    stop(pid);
+    char *log = output_of("unmigrated", "log");
+    int lines = 0;
+    for (const char *p = log; *p; p++)
+        lines += *p == '\n';
+    assert_null(strstr(log, "leading the workers"));
+    free(log);
+    assert_true(lines < 12);
+    db_exec("DROP DATABASE callstats_unmigrated");
+}
+
+/* A day synced since a slot (a backfill, say) is not fetched again by
+ * that slot's run: the first start after a backfill costs nothing. */
+static void test_days_synced_since_the_slot_are_not_fetched_again(void **state)
+{
+    (void)state;
+    /* Yesterday in the business zone, backfilled now: after the slot of
+     * a job that runs at 00:00. */
+    char date[16];
+    time_t yesterday = time(NULL) + 8 * 3600 - 86400;
+    struct tm tm;
+    gmtime_r(&yesterday, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    char *args[] = {"sync", "--from",   date,    "--to",
+                    date,   "--source", "stats", NULL};
+    assert_int_equal(worker("fresh-sync", it.sim_url, NULL, args), 0);
+    pid_t pid =
+        start_daemon("fresh", "CALLSTATS_JOB_FRESH=stats yesterday at 00:00");
+    wait_count("SELECT count(*) FROM sync_runs WHERE job = 'fresh' AND "
+               "status = 'success'",
+               1);
+    stop(pid);
+    assert_int_equal(db_count("SELECT days_written + upstream_requests FROM "
+                              "sync_runs WHERE job = 'fresh'"),
+                     0);
+    assert_true(wait_log("fresh", "days_fresh=1"));
+}
+
 int main(void)
 {
     harness_init();
@@ -531,6 +588,8 @@ int main(void)
         cmocka_unit_test(test_slots_during_a_long_run_are_skipped),
         cmocka_unit_test(test_notifies_the_service_manager),
         cmocka_unit_test(test_days_missing_a_sync_are_reported),
+        cmocka_unit_test(test_unmigrated_database_waits),
+        cmocka_unit_test(test_days_synced_since_the_slot_are_not_fetched_again),
         cmocka_unit_test(test_database_restart),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL) == 0 ? 0

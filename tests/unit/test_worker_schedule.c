@@ -38,7 +38,7 @@ static void defaults_follow_the_upstream_contract(void **state)
     (void)state;
     struct sched_table t;
     sched_defaults(&t);
-    assert_int_equal(t.count, 5);
+    assert_int_equal(t.count, 6);
     const struct sched_job *h = named(&t, "history");
     assert_non_null(h);
     assert_int_equal(h->sources, SCHED_BOTH);
@@ -52,6 +52,10 @@ static void defaults_follow_the_upstream_contract(void **state)
     const struct sched_job *y = named(&t, "close-yesterday");
     assert_int_equal(y->first, -1);
     assert_int_equal(y->at[0], 5 * 60);
+    const struct sched_job *o = named(&t, "open-today");
+    assert_int_equal(o->first, 0);
+    assert_int_equal(o->sources, SCHED_BOTH);
+    assert_int_equal(o->at[0], 10 * 60);
     const struct sched_job *s = named(&t, "today-stats");
     assert_int_equal(s->sources, SCHED_STATS);
     assert_int_equal(s->every, 3600);
@@ -82,7 +86,7 @@ static void bad_specs_are_named(void **state)
     assert_false(
         sched_parse("x", "both today at 07:00,07:00", &j, err, sizeof(err)));
     assert_false(sched_parse("x", "both today every 2s", &j, err, sizeof(err)));
-    assert_non_null(strstr(err, "every"));
+    assert_non_null(strstr(err, "times \"2s\""));
     assert_false(
         sched_parse("x", "both today every 25h", &j, err, sizeof(err)));
     assert_false(sched_parse("x", "both today every 1m 10:00-09:00", &j, err,
@@ -135,7 +139,7 @@ static void environment_replaces_removes_and_adds(void **state)
     struct sched_table t;
     char err[256];
     assert_true(sched_load(&t, env, err, sizeof(err)));
-    assert_int_equal(t.count, 5);
+    assert_int_equal(t.count, 6);
     assert_null(named(&t, "history"));
     assert_int_equal(named(&t, "today-calls")->every, 30);
     assert_int_equal(named(&t, "nightly-month")->first, -31);
