@@ -199,9 +199,19 @@ static int cmd_jobs(void)
     if (gethostname(host, sizeof(host)) != 0)
         snprintf(host, sizeof(host), "unknown");
     host[sizeof(host) - 1] = '\0';
-    int offset = offset_text != NULL && offset_text[0] != '\0'
-                     ? atoi(offset_text)
-                     : sched_offset_from(host);
+    int offset = sched_offset_from(host);
+    if (offset_text != NULL && offset_text[0] != '\0') {
+        char *end;
+        long v = strtol(offset_text, &end, 10);
+        if (*end != '\0' || end == offset_text || v < 0 || v > 59) {
+            fprintf(stderr,
+                    "configuration error: CALLSTATS_SLOT_OFFSET: \"%s\" is "
+                    "not a whole number from 0 to 59\n",
+                    offset_text);
+            return 2;
+        }
+        offset = (int)v;
+    }
     time_t now = time(NULL);
     printf("%-16s %-48s %s\n", "JOB", "SCHEDULE", "NEXT RUN");
     for (size_t i = 0; i < jobs.count; i++) {

@@ -88,6 +88,12 @@ static void test_jobs_command(void **state)
     assert_non_null(strstr(out, ":07 +0800"));
     free(out);
 
+    const char *offset[] = {"CALLSTATS_SLOT_OFFSET=99", NULL};
+    assert_int_equal(worker("jobs-offset", it.sim_url, offset, args), 2);
+    char *why = output_of("jobs-offset", "log");
+    assert_non_null(strstr(why, "CALLSTATS_SLOT_OFFSET: \"99\""));
+    free(why);
+
     const char *bad[] = {"CALLSTATS_JOB_RECENT=both -3..-1 at 7am", NULL};
     assert_int_equal(worker("jobs-bad", it.sim_url, bad, args), 2);
     char *log = output_of("jobs-bad", "log");
