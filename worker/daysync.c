@@ -141,6 +141,7 @@ struct listing_state {
     int64_t fetched;     /* records received */
     int wanted;          /* pages asked for */
     struct idset ids;    /* the distinct records, written once each */
+    int gen;             /* the generation the rows are written as */
 };
 
 /* The records page `page` must hold when the listing has total in all. */
@@ -199,7 +200,7 @@ static enum listing take_page(struct daysync *ds, const struct window *w,
         !check_page(count, page, total, &res->err))
         return LISTING_INCONSISTENT;
     if (!keep_new(list, &ls->ids, &res->err) ||
-        !store_calls_put(ds->conn, ds->cfg, date, list, &res->err))
+        !store_calls_put(ds->conn, ds->cfg, date, ls->gen, list, &res->err))
         return LISTING_FAILED;
     res->pages++;
     if (ds->on_page != NULL && !ds->on_page(ds->ctx)) {
@@ -253,7 +254,7 @@ static enum listing fetch_calls(struct daysync *ds, const struct window *w,
     }
     enum listing got = LISTING_OK;
     if (!daysync_connect(ds, &res->err) ||
-        !store_calls_begin(ds->conn, w->day, merge, &res->err))
+        !store_calls_begin(ds->conn, w->day, merge, &ls->gen, &res->err))
         got = LISTING_FAILED;
     ls->wanted = 1;
     if (got == LISTING_OK && !upstream_pager_want(pager, 1))
@@ -312,7 +313,7 @@ static bool fetch_window(struct daysync *ds, const struct window *w, bool merge,
         }
         if (got == LISTING_OK) {
             int64_t day_records = 0;
-            ok = store_calls_commit(ds->conn, w->day, merge, ls.highest,
+            ok = store_calls_commit(ds->conn, w->day, merge, ls.gen, ls.highest,
                                     started, &day_records, &res->err);
             /* A window counts what it fetched, a whole day what it holds. */
             res->records = merge ? distinct : day_records;

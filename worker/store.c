@@ -19,12 +19,12 @@ static const char count_sql[] =
     "(stat_date, record_id, call_time, end_time, task_id, "                    \
     "task_name, user_id, device_id, device_name, cc_id, is_follow, "           \
     "company_id, duration, is_call, hangup_reason, grade, grade_class, "       \
-    "province, city, audio)"
+    "province, city, audio, gen)"
 
 /* A merged record replaces every column but the key. */
 static const char merge_sql[] =
     "INSERT INTO call_records SELECT * FROM call_stage "
-    "ON CONFLICT (stat_date, record_id) DO UPDATE SET "
+    "ON CONFLICT (stat_date, gen, record_id) DO UPDATE SET "
     "call_time = excluded.call_time, end_time = excluded.end_time, "
     "task_id = excluded.task_id, task_name = excluded.task_name, "
     "user_id = excluded.user_id, device_id = excluded.device_id, "
@@ -98,24 +98,51 @@ bool store_copy_field(struct buf *out, const char *text)
 }
 
 /* Unix seconds as a timestamptz literal in UTC; NULL for 0. */
+/* Writes the n last decimal digits of v at out (zero-padded). */
+static void put_digits(char *out, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        out[i] = (char)('0' + v % 10);
+}
+
+/* Unix seconds as a timestamptz literal in UTC; NULL for 0. Written by
+ * hand: it is done twice for each of a million records. */
 static const char *time_text(int64_t t, char *buf, size_t len)
 {
-    if (t == 0)
+    if (t == 0 || len < 23)
         return NULL;
     time_t tt = (time_t)t;
     struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL)
+    if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+        tm.tm_year + 1900 < 0)
         return NULL;
-    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(buf, "0000-00-00 00:00:00+00", 23);
+    put_digits(buf, tm.tm_year + 1900, 4);
+    put_digits(buf + 5, tm.tm_mon + 1, 2);
+    put_digits(buf + 8, tm.tm_mday, 2);
+    put_digits(buf + 11, tm.tm_hour, 2);
+    put_digits(buf + 14, tm.tm_min, 2);
+    put_digits(buf + 17, tm.tm_sec, 2);
     return buf;
 }
 
 static const char *int_text(int64_t v, bool present, char *buf, size_t len)
 {
-    if (!present)
+    if (!present || len < 21)
         return NULL;
-    snprintf(buf, len, "%" PRId64, v);
+    if (v < 0 || v > 999999999999999999LL) {
+        snprintf(buf, len, "%" PRId64, v);
+        return buf;
+    }
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (int i = 0; i < n; i++)
+        buf[i] = digits[n - 1 - i];
+    buf[n] = '\0';
     return buf;
 }
 
@@ -256,18 +283,30 @@ static bool begin_day(PGconn *conn, const char *date, const char *source,
                2, p, err);
 }
 
-bool store_calls_begin(PGconn *conn, cs_day day, bool merge, struct werr *err)
+/* The generation the day's new rows take: a replacement writes the one
+ * the day does not hold, a merge the one it holds. */
+static bool day_generation(PGconn *conn, const char *date, bool merge, int *gen,
+                           struct werr *err)
+{
+    int64_t held = -1;
+    if (!query_count(conn, "day's generation",
+                     "SELECT coalesce(max(gen), -1) FROM call_records "
+                     "WHERE stat_date = $1::date",
+                     date, &held, err))
+        return false;
+    *gen = merge ? (held < 0 ? 0 : (int)held) : (held == 0 ? 1 : 0);
+    return true;
+}
+
+bool store_calls_begin(PGconn *conn, cs_day day, bool merge, int *gen,
+                       struct werr *err)
 {
     char date[CS_DATE_LEN];
     cs_date_format(day, date);
-    const char *p[] = {date};
     bool ok = begin_day(conn, date, "calls", err) &&
-              (merge ? run(conn, "empty call_stage", "TRUNCATE call_stage", 0,
-                           NULL, err)
-                     : run(conn, "delete call_records",
-                           "DELETE FROM call_records WHERE "
-                           "stat_date = $1::date",
-                           1, p, err));
+              day_generation(conn, date, merge, gen, err) &&
+              (!merge || run(conn, "empty call_stage", "TRUNCATE call_stage", 0,
+                             NULL, err));
     if (ok) {
         PGresult *res = PQexec(
             conn, merge ? "COPY call_stage " COPY_COLUMNS " FROM STDIN"
@@ -282,13 +321,20 @@ bool store_calls_begin(PGconn *conn, cs_day day, bool merge, struct werr *err)
 }
 
 bool store_calls_put(PGconn *conn, const struct cs_config *cfg,
-                     const char *date, const struct rec_list *records,
+                     const char *date, int gen, const struct rec_list *records,
                      struct werr *err)
 {
     struct buf chunk = {0};
+    char tail[8];
+    int tail_len = snprintf(tail, sizeof(tail), "\t%d\n", gen);
     bool ok = true;
     for (size_t i = 0; ok && i < records->count; i++) {
-        if (!store_copy_record(&chunk, cfg, date, &records->items[i]))
+        if (!store_copy_record(&chunk, cfg, date, &records->items[i])) {
+            ok = werr_set(err, "out of memory at record %zu", i);
+            break;
+        }
+        chunk.len--; /* the line goes on with the generation */
+        if (!buf_append(&chunk, tail, (size_t)tail_len))
             ok = werr_set(err, "out of memory at record %zu", i);
         else if (chunk.len >= COPY_CHUNK)
             ok = flush_copy(conn, &chunk, err);
@@ -307,16 +353,22 @@ void store_calls_abandon(PGconn *conn)
     rollback(conn);
 }
 
-bool store_calls_commit(PGconn *conn, cs_day day, bool merge,
+bool store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
                         int64_t upstream_total, time_t synced_at,
                         int64_t *written, struct werr *err)
 {
-    char date[CS_DATE_LEN];
+    char date[CS_DATE_LEN], g[8];
     cs_date_format(day, date);
+    snprintf(g, sizeof(g), "%d", gen);
     const char *p[] = {date};
+    const char *old[] = {date, g};
     bool ok =
         end_copy(conn, true, err) &&
-        (!merge || run(conn, "merge call_records", merge_sql, 0, NULL, err)) &&
+        (merge ? run(conn, "merge call_records", merge_sql, 0, NULL, err)
+               : run(conn, "delete old call_records",
+                     "DELETE FROM call_records WHERE stat_date = $1::date "
+                     "AND gen <> $2::smallint",
+                     2, old, err)) &&
         run(conn, "delete day_grades",
             "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) &&
         run(conn, "insert day_grades", grades_sql, 1, p, err) &&
@@ -338,14 +390,15 @@ bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
 {
     char date[CS_DATE_LEN];
     int64_t written;
+    int gen;
     cs_date_format(day, date);
-    if (!store_calls_begin(conn, day, false, err))
+    if (!store_calls_begin(conn, day, false, &gen, err))
         return false;
-    if (!store_calls_put(conn, cfg, date, records, err)) {
+    if (!store_calls_put(conn, cfg, date, gen, records, err)) {
         store_calls_abandon(conn);
         return false;
     }
-    return store_calls_commit(conn, day, false, upstream_total, synced_at,
+    return store_calls_commit(conn, day, false, gen, upstream_total, synced_at,
                               &written, err);
 }
 

@@ -42,21 +42,26 @@ store_copy_record(struct buf *out, const struct cs_config *cfg,
 __attribute__((warn_unused_result)) bool store_stage_table(PGconn *conn,
                                                            struct werr *err);
 
-/* Opens day's transaction, waits for its lock, and opens the COPY. */
-__attribute__((warn_unused_result)) bool
-store_calls_begin(PGconn *conn, cs_day day, bool merge, struct werr *err);
+/* Opens day's transaction, waits for its lock, and opens the COPY; *gen
+ * is the generation the new rows take (a replacement writes beside the
+ * old rows, then deletes them). */
+__attribute__((warn_unused_result)) bool store_calls_begin(PGconn *conn,
+                                                           cs_day day,
+                                                           bool merge, int *gen,
+                                                           struct werr *err);
 
-/* Copies records of date (distinct ids, none already put). */
+/* Copies records of date (distinct ids, none already put) as gen. */
 __attribute__((warn_unused_result)) bool
 store_calls_put(PGconn *conn, const struct cs_config *cfg, const char *date,
-                const struct rec_list *records, struct werr *err);
+                int gen, const struct rec_list *records, struct werr *err);
 
 /* Ends the COPY, rebuilds the day's day_grades, sets its `calls`
  * sync_state as of synced_at (when the fetch began) and commits; *written
  * is the day's records. On failure the transaction is rolled back. */
 __attribute__((warn_unused_result)) bool
-store_calls_commit(PGconn *conn, cs_day day, bool merge, int64_t upstream_total,
-                   time_t synced_at, int64_t *written, struct werr *err);
+store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
+                   int64_t upstream_total, time_t synced_at, int64_t *written,
+                   struct werr *err);
 
 /* Abandons the COPY and rolls the day's transaction back. */
 void store_calls_abandon(PGconn *conn);
