@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,45 @@ void log_path(char *buf, size_t len, const char *name, const char *ext)
  * Starts argv with the environment changes in env ("K=V" sets, "K=" unsets),
  * standard output to WORK/name.out and standard error to WORK/name.log.
  */
+/* The children started and not yet waited for, so that what a failed
+ * test left running can be stopped. */
+#define MAX_CHILDREN 256
+static pid_t children[MAX_CHILDREN];
+
+static void forget_child(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+int harness_kill_leftovers(void **state)
+{
+    (void)state;
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    }
+    return 0;
+}
+
 pid_t spawn(const char *name, char *const argv[], const char *const env[])
 {
     char out[512], err[512];
     log_path(out, sizeof(out), name, "out");
     log_path(err, sizeof(err), name, "log");
     pid_t pid = fork();
+    if (pid > 0) {
+        for (int i = 0; i < MAX_CHILDREN; i++) {
+            if (children[i] == 0) {
+                children[i] = pid;
+                break;
+            }
+        }
+    }
     if (pid != 0)
         return pid;
     for (size_t i = 0; env && env[i]; i++) {
@@ -87,6 +121,7 @@ int wait_exit(pid_t pid)
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    forget_child(pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

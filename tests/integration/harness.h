@@ -41,6 +41,10 @@ extern struct harness it;
 /* Reads run.sh's environment into it; exits 1 when it is incomplete. */
 void harness_init(void);
 
+/* Kills (SIGKILL) and reaps every child spawned and not yet waited for:
+ * a cmocka teardown, so that a failed test leaves nothing running. */
+int harness_kill_leftovers(void **state);
+
 struct body {
     char *data;
     size_t len;

@@ -585,18 +585,28 @@ int main(void)
 {
     harness_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrate),
-        cmocka_unit_test(test_jobs_command),
-        cmocka_unit_test(test_runs_recorded_and_missed_slots_coalesced),
-        cmocka_unit_test(test_leader_takeover),
-        cmocka_unit_test(test_incremental_today),
-        cmocka_unit_test(test_today_trails_by_an_interval),
-        cmocka_unit_test(test_slots_during_a_long_run_are_skipped),
-        cmocka_unit_test(test_notifies_the_service_manager),
-        cmocka_unit_test(test_days_missing_a_sync_are_reported),
-        cmocka_unit_test(test_unmigrated_database_waits),
-        cmocka_unit_test(test_days_synced_since_the_slot_are_not_fetched_again),
-        cmocka_unit_test(test_database_restart),
+        cmocka_unit_test_teardown(test_migrate, harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_jobs_command, harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_runs_recorded_and_missed_slots_coalesced,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_leader_takeover, harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_incremental_today,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_today_trails_by_an_interval,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_slots_during_a_long_run_are_skipped,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_notifies_the_service_manager,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_days_missing_a_sync_are_reported,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_unmigrated_database_waits,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(
+            test_days_synced_since_the_slot_are_not_fetched_again,
+            harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_database_restart,
+                                  harness_kill_leftovers),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL) == 0 ? 0
                                                                          : 1;
