@@ -581,6 +581,78 @@ static void test_days_synced_since_the_slot_are_not_fetched_again(void **state)
     assert_true(wait_log("fresh", "days_fresh=1"));
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The wall clock jumps under a running worker (libfaketime moves its
+ * clock, not its monotonic one): set back an hour, it repeats no slot;
+ * set forward two hours, it runs the latest slot once, not every slot
+ * it passed over. */
+static void test_clock_jumps_neither_repeat_nor_pile_up(void **state)
+{
+    (void)state;
+    char file[512], env_file[600], sql[256];
+    const char *lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+    if (access(lib, R_OK) != 0)
+        fail_msg("%s is missing: deploy/install-deps.sh installs faketime",
+                 lib);
+    snprintf(file, sizeof(file), "%s/faketime", it.work);
+    snprintf(env_file, sizeof(env_file), "FAKETIME_TIMESTAMP_FILE=%s", file);
+    write_file(file, "+0\n");
+    char preload[160];
+    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+    const char *env[] = {NO_DEFAULT_JOBS,
+                         "CALLSTATS_JOB_TICK=stats -1 every 5s",
+                         preload,
+                         env_file,
+                         "FAKETIME_NO_CACHE=1",
+                         "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                         "ASAN_OPTIONS=verify_asan_link_order=0",
+                         NULL};
+    char *args[] = {"run", NULL};
+    const char *ok_runs = "SELECT count(*) FROM sync_runs WHERE job = 'tick' "
+                          "AND status = 'success'";
+    const char *last_slot = "SELECT extract(epoch FROM max(slot))::bigint "
+                            "FROM sync_runs WHERE job = 'tick'";
+    pid_t pid = start_worker("clock", it.sim_url, env, args);
+    wait_count(ok_runs, 2);
+
+    write_file(file, "-1h\n");
+    sleep(2); /* a run that began before the jump ends */
+    long long before = db_count(ok_runs), top = db_count(last_slot);
+    sleep(8);
+    assert_int_equal(db_count(ok_runs), before);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM sync_runs WHERE job = 'tick' AND slot < "
+             "to_timestamp(%lld) AND started_at > now() - interval '8 s'",
+             top);
+    assert_int_equal(db_count(sql), 0);
+
+    write_file(file, "+2h\n");
+    wait_count(ok_runs, before + 1);
+    sleep(1);
+    stop(pid);
+    /* One run for the two hours passed over, for a slot two hours on, and
+     * no slot recorded in between. */
+    long long jumped = db_count(last_slot);
+    assert_true(jumped - top >= 7190 && jumped - top <= 7215);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM sync_runs WHERE job = 'tick' AND slot > "
+             "to_timestamp(%lld) AND slot < to_timestamp(%lld) - interval "
+             "'10 s'",
+             top, jumped);
+    assert_int_equal(db_count(sql), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM (SELECT slot FROM "
+                              "sync_runs WHERE job = 'tick' GROUP BY slot "
+                              "HAVING count(*) > 1) AS twice"),
+                     0);
+}
+
 int main(void)
 {
     harness_init();
@@ -605,6 +677,8 @@ int main(void)
         cmocka_unit_test_teardown(
             test_days_synced_since_the_slot_are_not_fetched_again,
             harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_clock_jumps_neither_repeat_nor_pile_up,
+                                  harness_kill_leftovers),
         cmocka_unit_test_teardown(test_database_restart,
                                   harness_kill_leftovers),
     };
