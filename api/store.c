@@ -182,8 +182,9 @@ static PGresult *run_read_days(PGconn *conn, const char *dates,
 static void log_failure(PGconn *conn, enum cs_log_level level, const char *what)
 {
     const char *msg = PQerrorMessage(conn);
-    cs_log(level, "%s what=read_days error=\"%.*s\"", what,
-           (int)strcspn(msg, "\n"), msg);
+    char line[256];
+    cs_log(level, "%s what=read_days error=\"%s\"", what,
+           cs_log_value(msg, line, sizeof(line)));
 }
 
 /* Runs the statement on a lease, once more on a new connection if the

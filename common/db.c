@@ -19,8 +19,9 @@ PGconn *cs_db_connect(const char *conninfo, const char *application_name,
         char host[256];
         cs_conninfo_host(conninfo, host, sizeof(host));
         const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
-        cs_error("database connection failed db=%s error=\"%.*s\"", host,
-                 (int)strcspn(msg, "\n"), msg);
+        char line[256];
+        cs_error("database connection failed db=%s error=\"%s\"", host,
+                 cs_log_value(msg, line, sizeof(line)));
         PQfinish(conn);
         return NULL;
     }
@@ -40,8 +41,9 @@ bool cs_db_exec(PGconn *conn, const char *what, const char *sql)
               PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok) {
         const char *msg = PQerrorMessage(conn);
-        cs_error("statement failed what=%s error=\"%.*s\"", what,
-                 (int)strcspn(msg, "\n"), msg);
+        char line[256];
+        cs_error("statement failed what=%s error=\"%s\"", what,
+                 cs_log_value(msg, line, sizeof(line)));
     }
     PQclear(res);
     return ok;

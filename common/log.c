@@ -52,3 +52,16 @@ void cs_log(enum cs_log_level level, const char *fmt, ...)
     line[len + 1] = '\0';
     fputs(line, stderr);
 }
+
+const char *cs_log_value(const char *text, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len == 0)
+        return buf;
+    for (const char *p = text; *p && *p != '\n' && n + 1 < len; p++) {
+        unsigned char c = (unsigned char)*p;
+        buf[n++] = c == '"' ? '\'' : c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}

@@ -8,6 +8,7 @@
 #define CS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum cs_log_level {
     CS_LOG_ERROR = 0,
@@ -24,6 +25,11 @@ bool cs_log_parse_level(const char *text, enum cs_log_level *level);
 
 void cs_log(enum cs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* text's first line made fit for a quoted log value (`key="..."`): a
+ * double quote becomes a single one and control characters spaces; cut to
+ * fit buf (len bytes). Returns buf. */
+const char *cs_log_value(const char *text, char *buf, size_t len);
 
 #define cs_error(...) cs_log(CS_LOG_ERROR, __VA_ARGS__)
 #define cs_warn(...)  cs_log(CS_LOG_WARN, __VA_ARGS__)

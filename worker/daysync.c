@@ -417,10 +417,11 @@ static bool last_synced(struct daysync *ds, cs_day day, time_t *at,
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok) {
         const char *msg = PQerrorMessage(ds->conn);
+        char line[256];
         werr_set(err,
                  "database statement failed what=last synced "
-                 "error=\"%.*s\"",
-                 (int)strcspn(msg, "\n"), msg);
+                 "error=\"%s\"",
+                 cs_log_value(msg, line, sizeof(line)));
     } else {
         *at = PQntuples(r) == 1 ? (time_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10)
                                 : (time_t)-1;

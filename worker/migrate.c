@@ -18,8 +18,9 @@ static const char create_sql[] =
 static bool failed(PGconn *conn, const char *what, struct werr *err)
 {
     const char *msg = PQerrorMessage(conn);
-    return werr_set(err, "database statement failed what=%s error=\"%.*s\"",
-                    what, (int)strcspn(msg, "\n"), msg);
+    char line[256];
+    return werr_set(err, "database statement failed what=%s error=\"%s\"", what,
+                    cs_log_value(msg, line, sizeof(line)));
 }
 
 static bool exec(PGconn *conn, const char *what, const char *sql,
@@ -129,10 +130,11 @@ bool migrate_check(PGconn *conn, struct werr *err)
     PQclear(res);
     if (!ok) {
         const char *msg = PQerrorMessage(conn);
+        char line[256];
         return werr_set(err,
                         "database schema unreadable (run "
-                        "`callstats-worker migrate`) error=\"%.*s\"",
-                        (int)strcspn(msg, "\n"), msg);
+                        "`callstats-worker migrate`) error=\"%s\"",
+                        cs_log_value(msg, line, sizeof(line)));
     }
     if (current < latest)
         return werr_set(err,

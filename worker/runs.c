@@ -22,8 +22,9 @@ static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
     const char *msg = PQerrorMessage(conn);
-    cs_error("statement failed what=%s error=\"%.*s\"", what,
-             (int)strcspn(msg, "\n"), msg);
+    char line[256];
+    cs_error("statement failed what=%s error=\"%s\"", what,
+             cs_log_value(msg, line, sizeof(line)));
     PQclear(res);
     return NULL;
 }

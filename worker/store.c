@@ -187,8 +187,9 @@ bool store_copy_record(struct buf *out, const struct cs_config *cfg,
 static bool db_failed(PGconn *conn, const char *what, struct werr *err)
 {
     const char *msg = PQerrorMessage(conn);
-    return werr_set(err, "database statement failed what=%s error=\"%.*s\"",
-                    what, (int)strcspn(msg, "\n"), msg);
+    char line[256];
+    return werr_set(err, "database statement failed what=%s error=\"%s\"", what,
+                    cs_log_value(msg, line, sizeof(line)));
 }
 
 static bool run(PGconn *conn, const char *what, const char *sql, int nparams,
