@@ -204,7 +204,9 @@ static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
            env_int("CALLSTATS_TODAY_LOOKBACK", 900, 0, 86400,
                    &cfg->today_lookback, err, errlen) &&
            env_int("CALLSTATS_SLOT_OFFSET", -1, 0, 59, &cfg->slot_offset, err,
-                   errlen);
+                   errlen) &&
+           env_int("CALLSTATS_LEADER_TIMEOUT", 180, 10, 86400,
+                   &cfg->leader_timeout, err, errlen);
 }
 
 static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)

@@ -42,6 +42,7 @@ struct cs_config {
     int run_deadline;       /* CALLSTATS_RUN_DEADLINE, seconds */
     int today_lookback;     /* CALLSTATS_TODAY_LOOKBACK, seconds */
     int slot_offset;        /* CALLSTATS_SLOT_OFFSET, seconds; -1: derived */
+    int leader_timeout;     /* CALLSTATS_LEADER_TIMEOUT, seconds */
     struct cs_list internal_accounts; /* CALLSTATS_INTERNAL_ACCOUNTS */
     struct cs_list grade_9;           /* CALLSTATS_GRADE_9 */
     struct cs_list grade_1;           /* CALLSTATS_GRADE_1 */

@@ -6,6 +6,16 @@
 #include "config.h"
 #include "log.h"
 
+/* The server's notices (a ROLLBACK outside a transaction, say) go to the
+ * log at debug level rather than raw onto standard error. */
+static void on_notice(void *arg, const char *message)
+{
+    char line[256];
+    (void)arg;
+    cs_debug("database notice message=\"%s\"",
+             cs_log_value(message, line, sizeof(line)));
+}
+
 PGconn *cs_db_connect(const char *conninfo, const char *application_name,
                       bool read_only)
 {
@@ -25,6 +35,7 @@ PGconn *cs_db_connect(const char *conninfo, const char *application_name,
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, on_notice, NULL);
     if (!cs_db_exec(conn, "set TimeZone", "SET TimeZone = 'UTC'") ||
         (read_only && !cs_db_exec(conn, "set default_transaction_read_only",
                                   "SET default_transaction_read_only = on"))) {

@@ -65,6 +65,7 @@ struct daemon {
     struct daysync ds;
     PGconn *lead; /* the leader's own connection, holding its lock */
     char worker[160];
+    char lead_app[200], day_app[200]; /* the connections' names */
     int offset; /* seconds after its slot that a run starts */
     struct job_state state[SCHED_MAX_JOBS];
     cs_day reported;     /* the day missing days were last reported */
@@ -97,8 +98,7 @@ static void close_lead(struct daemon *d)
  * lock lives as long as the session. */
 static bool connect_lead(struct daemon *d)
 {
-    d->lead =
-        cs_db_connect(d->cfg->database_url, "callstats-worker leader", false);
+    d->lead = cs_db_connect(d->cfg->database_url, d->lead_app, false);
     if (d->lead == NULL)
         return false;
     /* A leader whose network died must lose its lock within about a
@@ -241,6 +241,13 @@ static void run_days(struct daemon *d, const struct sched_job *job, time_t slot,
                 continue;
             if (sig_stop_requested()) {
                 werr_stopped(first, "the run");
+                return;
+            }
+            if (upstream_deadline_passed(d->up)) {
+                werr_set(first,
+                         "the run's deadline passed (CALLSTATS_RUN_DEADLINE "
+                         "%d s): its other days wait for the next slot",
+                         d->cfg->run_deadline);
                 return;
             }
             if (!still_leading(d)) {
@@ -421,6 +428,10 @@ static void follow(struct daemon *d)
         if (!waiting)
             cs_info("another worker leads: waiting to take over");
         waiting = true;
+        bool ended = false;
+        if (runs_end_stale_leader(d->lead, d->cfg->leader_timeout, &ended) &&
+            ended)
+            continue;
         notify_status("waiting: another worker leads");
         (void)sig_sleep_ms(LEAD_POLL_MS);
     }
@@ -437,6 +448,11 @@ int daemon_run(const struct cs_config *cfg, const struct sched_table *jobs)
         snprintf(name, sizeof(name), "unknown");
     name[sizeof(name) - 1] = '\0';
     snprintf(d.worker, sizeof(d.worker), "%s:%ld", name, (long)getpid());
+    /* Named after the worker, so that a follower can end the sessions of
+     * a leader that froze. */
+    snprintf(d.lead_app, sizeof(d.lead_app), "callstats-worker leader %s",
+             d.worker);
+    snprintf(d.day_app, sizeof(d.day_app), "callstats-worker %s", d.worker);
     d.offset =
         cfg->slot_offset >= 0 ? cfg->slot_offset : sched_offset_from(name);
     cs_conninfo_host(cfg->database_url, host, sizeof(host));
@@ -448,7 +464,7 @@ int daemon_run(const struct cs_config *cfg, const struct sched_table *jobs)
     d.up = upstream_new(cfg);
     if (d.up == NULL)
         return 1;
-    d.ds = (struct daysync){cfg, d.up, NULL, on_page, &d};
+    d.ds = (struct daysync){cfg, d.up, NULL, on_page, &d, d.day_app};
     cs_info("callstats-worker ready");
     notify_ready("started");
     follow(&d);

@@ -50,7 +50,9 @@ bool daysync_connect(struct daysync *ds, struct werr *err)
     if (connection_alive(ds->conn))
         return true;
     daysync_close(ds);
-    ds->conn = cs_db_connect(ds->cfg->database_url, "callstats-worker", false);
+    ds->conn =
+        cs_db_connect(ds->cfg->database_url,
+                      ds->app_name ? ds->app_name : "callstats-worker", false);
     if (ds->conn == NULL)
         return werr_set(err, "database unreachable");
     /* A day's write waits at most this long for a lock: another worker's

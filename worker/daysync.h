@@ -24,6 +24,8 @@ struct daysync {
      * (the daemon's proof of life, and its check that it still leads). */
     bool (*on_page)(void *ctx);
     void *ctx;
+    /* The connection's application_name; "callstats-worker" when NULL. */
+    const char *app_name;
 };
 
 struct daysync_result {

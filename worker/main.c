@@ -135,7 +135,7 @@ static int cmd_sync(int argc, char **argv)
     cs_info("callstats-worker sync version=%s db=%s days=%d", CS_VERSION, host,
             args.to - args.from + 1);
     struct upstream *up = upstream_new(&cfg);
-    struct daysync ds = {&cfg, up, NULL, NULL, NULL};
+    struct daysync ds = {&cfg, up, NULL, NULL, NULL, NULL};
     status = 1;
     if (up != NULL && daysync_connect(&ds, &err)) /* checks the schema */
         status = sync_days(&ds, &args);

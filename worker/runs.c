@@ -211,3 +211,45 @@ bool runs_synced_since(PGconn *conn, cs_day day, enum sched_source source,
     PQclear(res);
     return true;
 }
+
+bool runs_end_stale_leader(PGconn *conn, int timeout_s, bool *ended)
+{
+    char t[16];
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    const char *p[] = {t};
+    *ended = false;
+    PGresult *res =
+        query(conn, "stale leader",
+              "SELECT worker FROM worker_state WHERE heartbeat_at < now() - "
+              "make_interval(secs => $1::int)",
+              1, p);
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return true;
+    }
+    char worker[160], leader_app[200], app[200];
+    snprintf(worker, sizeof(worker), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    cs_warn("the leader has not proved alive for %d s worker=%s: ending its "
+            "database sessions so that another worker takes over",
+            timeout_s, worker);
+    snprintf(leader_app, sizeof(leader_app), "callstats-worker leader %s",
+             worker);
+    snprintf(app, sizeof(app), "callstats-worker %s", worker);
+    const char *q[] = {leader_app, app};
+    res = query(conn, "end stale leader",
+                "SELECT count(pg_terminate_backend(a.pid)) FROM "
+                "pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND "
+                "(a.application_name IN (left($1, 63), left($2, 63)) OR "
+                "a.pid IN (SELECT pid FROM pg_locks WHERE locktype = "
+                "'advisory' AND classid = 1667329132 AND objid = 1 AND "
+                "objsubid = 2 AND granted))",
+                2, q);
+    if (res == NULL)
+        return false;
+    *ended = atoi(PQgetvalue(res, 0, 0)) > 0;
+    PQclear(res);
+    return true;
+}

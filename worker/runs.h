@@ -72,6 +72,13 @@ __attribute__((warn_unused_result)) bool
 runs_synced_since(PGconn *conn, cs_day day, enum sched_source source,
                   time_t since, bool *fresh);
 
+/* A follower's check of the leader: when worker_state's heartbeat is older
+ * than timeout_s (a leader frozen, its sessions still open), ends the
+ * leader's database sessions, which releases its lock; *ended says
+ * whether any was. */
+__attribute__((warn_unused_result)) bool
+runs_end_stale_leader(PGconn *conn, int timeout_s, bool *ended);
+
 /* Deletes runs older than the given number of days. */
 bool runs_prune(PGconn *conn, int days);
 

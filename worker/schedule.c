@@ -144,8 +144,10 @@ static bool parse_name(const char *name, struct sched_job *job)
     return true;
 }
 
-/* Splits spec into at most max words of at most 63 characters. */
-static int split_words(const char *spec, char words[][64], int max)
+/* Splits spec into at most max words of at most SPEC_WORD - 1 characters
+ * (room for 24 times of day in one word). */
+#define SPEC_WORD 160
+static int split_words(const char *spec, char words[][SPEC_WORD], int max)
 {
     int n = 0;
     for (const char *p = spec;;) {
@@ -153,7 +155,7 @@ static int split_words(const char *spec, char words[][64], int max)
         if (*p == '\0')
             return n;
         size_t len = strcspn(p, " \t");
-        if (n == max || len >= 64)
+        if (n == max || len >= SPEC_WORD)
             return -1;
         memcpy(words[n], p, len);
         words[n++][len] = '\0';
@@ -177,7 +179,7 @@ bool sched_parse_source(const char *text, enum sched_source *out)
 bool sched_parse(const char *name, const char *spec, struct sched_job *job,
                  char *err, size_t errlen)
 {
-    char w[7][64];
+    char w[7][SPEC_WORD];
     int n = split_words(spec, w, 7);
     memset(job, 0, sizeof(*job));
     job->to = LAST_SECOND;

@@ -258,6 +258,11 @@ void upstream_set_deadline(struct upstream *up, int seconds)
     up->deadline = seconds > 0 ? mono_now() + seconds : 0;
 }
 
+bool upstream_deadline_passed(const struct upstream *up)
+{
+    return up->deadline > 0 && mono_now() >= up->deadline;
+}
+
 void upstream_counts(const struct upstream *up, struct upstream_counts *out)
 {
     *out = up->counts;
@@ -617,6 +622,9 @@ static bool request(struct upstream *up, const struct request *rq,
             return false;
         unsigned gen = up->token_gen;
         problem[0] = '\0';
+        if (upstream_deadline_passed(up))
+            return werr_set(err, "the run's deadline passed before request=%s",
+                            rq->what);
         if (!xfer_prepare(x, rq))
             return werr_set(err, "out of memory preparing request=%s",
                             rq->what);
@@ -755,6 +763,9 @@ static bool send_call(struct upstream_pager *p, struct page_call *c,
                       struct werr *err)
 {
     struct request rq = {c->what, c->url, NULL, true};
+    if (upstream_deadline_passed(p->up))
+        return werr_set(err, "the run's deadline passed before request=%s",
+                        c->what);
     if (p->up->token == NULL && !fetch_token(p->up, err))
         return false;
     c->gen = p->up->token_gen;

@@ -39,6 +39,9 @@ void upstream_free(struct upstream *up);
  * deadline), and no request waits beyond it. */
 void upstream_set_deadline(struct upstream *up, int seconds);
 
+/* True once the deadline set is past: no request is sent any more. */
+bool upstream_deadline_passed(const struct upstream *up);
+
 void upstream_counts(const struct upstream *up, struct upstream_counts *out);
 
 /* The `data` of POST /extension/agent/stat for one day; the caller owns

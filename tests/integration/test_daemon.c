@@ -179,6 +179,8 @@ static void test_leader_takeover(void **state)
     wait_count(ok_runs, 2);
     char *log_b = output_of("leader-b", "log");
     assert_null(strstr(log_b, "run finished"));
+    /* A live leader is left alone. */
+    assert_null(strstr(log_b, "has not proved alive"));
     free(log_b);
     kill(a, SIGKILL);
     assert_int_equal(wait_exit(a), 128 + SIGKILL);
@@ -653,6 +655,45 @@ static void test_clock_jumps_neither_repeat_nor_pile_up(void **state)
                      0);
 }
 
+/* A leader that freezes (SIGSTOP) keeps its sessions and its lock: once
+ * its heartbeat is older than CALLSTATS_LEADER_TIMEOUT, a follower ends
+ * its sessions and takes over; woken, the old leader finds it no longer
+ * leads, and no slot succeeded twice. */
+static void test_frozen_leader_is_replaced(void **state)
+{
+    (void)state;
+    const char *job = "CALLSTATS_JOB_ICE=stats -1 every 5s";
+    const char *env[] = {NO_DEFAULT_JOBS, job, "CALLSTATS_LEADER_TIMEOUT=10",
+                         NULL};
+    char *args[] = {"run", NULL};
+    const char *ok_runs = "SELECT count(*) FROM sync_runs WHERE job = 'ice' "
+                          "AND status = 'success'";
+    pid_t a = start_worker("frozen-a", it.sim_url, env, args);
+    assert_true(wait_log("frozen-a", "leading the workers"));
+    pid_t b = start_worker("frozen-b", it.sim_url, env, args);
+    assert_true(wait_log("frozen-b", "another worker leads"));
+    wait_count(ok_runs, 1);
+    kill(a, SIGSTOP);
+    assert_true(wait_log("frozen-b", "has not proved alive"));
+    assert_true(wait_log("frozen-b", "leading the workers"));
+    long long before = db_count(ok_runs);
+    wait_count(ok_runs, before + 1);
+    kill(a, SIGCONT);
+    assert_true(wait_log("frozen-a", "another worker leads"));
+    stop(a);
+    stop(b);
+    assert_int_equal(db_count("SELECT count(*) FROM (SELECT slot FROM "
+                              "sync_runs WHERE job = 'ice' AND status = "
+                              "'success' GROUP BY slot HAVING count(*) > 1) "
+                              "AS twice"),
+                     0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM worker_state WHERE worker LIKE '%%:%d'",
+             (int)b);
+    assert_int_equal(db_count(sql), 1);
+}
+
 int main(void)
 {
     harness_init();
@@ -678,6 +719,8 @@ int main(void)
             test_days_synced_since_the_slot_are_not_fetched_again,
             harness_kill_leftovers),
         cmocka_unit_test_teardown(test_clock_jumps_neither_repeat_nor_pile_up,
+                                  harness_kill_leftovers),
+        cmocka_unit_test_teardown(test_frozen_leader_is_replaced,
                                   harness_kill_leftovers),
         cmocka_unit_test_teardown(test_database_restart,
                                   harness_kill_leftovers),
