@@ -610,6 +610,40 @@ static bool next_try(struct upstream *up, const struct request *rq, int retry,
     return true;
 }
 
+/*
+ * After an attempt that did not succeed: true when the request is to be
+ * sent again after *wait_ms (a new token fetched, or a retry's wait),
+ * false with err set when it failed for good. retry and renewed are the
+ * request's own: its retries so far, and whether its one token renewal is
+ * spent; gen is the token generation it was sent with.
+ */
+static bool try_again(struct upstream *up, const struct request *rq,
+                      enum verdict v, int *retry, bool *renewed, unsigned gen,
+                      long retry_after_s, const char *problem, long *wait_ms,
+                      struct werr *err)
+{
+    *wait_ms = 0;
+    switch (v) {
+    case V_AUTH:
+        if (*renewed)
+            return werr_set(err, "upstream rejected a fresh token request=%s",
+                            rq->what);
+        *renewed = true;
+        return renew_token(up, gen, rq->what, err);
+    case V_RETRY:
+        if (!next_try(up, rq, *retry, retry_after_s, problem, wait_ms, err))
+            return false;
+        (*retry)++;
+        return true;
+    case V_STOPPED:
+        return werr_stopped(err, rq->what);
+    case V_DONE:
+    case V_FAILED:
+        break;
+    }
+    return false;
+}
+
 static bool request(struct upstream *up, const struct request *rq,
                     json_t **data, struct werr *err)
 {
@@ -630,31 +664,14 @@ static bool request(struct upstream *up, const struct request *rq,
                             rq->what);
         CURLcode rc = curl_easy_perform(x->curl);
         enum verdict v = judge(x, rq, rc, data, problem, sizeof(problem), err);
-        long ms;
-        switch (v) {
-        case V_DONE:
+        long ms = 0;
+        if (v == V_DONE)
             return true;
-        case V_FAILED:
+        if (!try_again(up, rq, v, &retry, &renewed, gen, x->retry_after_s,
+                       problem, &ms, err))
             return false;
-        case V_STOPPED:
+        if (ms > 0 && !sig_sleep_ms(ms))
             return werr_stopped(err, rq->what);
-        case V_AUTH:
-            if (renewed)
-                return werr_set(err,
-                                "upstream rejected a fresh token request=%s",
-                                rq->what);
-            renewed = true;
-            if (!renew_token(up, gen, rq->what, err))
-                return false;
-            continue;
-        case V_RETRY:
-            if (!next_try(up, rq, retry, x->retry_after_s, problem, &ms, err))
-                return false;
-            retry++;
-            if (!sig_sleep_ms(ms))
-                return werr_stopped(err, rq->what);
-            continue;
-        }
     }
 }
 
@@ -822,30 +839,16 @@ static bool finish_call(struct upstream_pager *p, struct page_call *c,
     *done = false;
     enum verdict v = judge_page(&c->x, &rq, rc, &c->records, &c->total,
                                 &c->count, problem, sizeof(problem), err);
-    long ms;
-    switch (v) {
-    case V_DONE:
+    long ms = 0;
+    if (v == V_DONE) {
         *done = true;
         return true;
-    case V_FAILED:
-        return false;
-    case V_STOPPED:
-        return werr_stopped(err, c->what);
-    case V_AUTH:
-        if (c->renewed)
-            return werr_set(err, "upstream rejected a fresh token request=%s",
-                            c->what);
-        c->renewed = true;
-        return renew_token(p->up, c->gen, c->what, err);
-    case V_RETRY:
-        if (!next_try(p->up, &rq, c->retry, c->x.retry_after_s, problem, &ms,
-                      err))
-            return false;
-        c->retry++;
-        c->not_before = mono_now() + (double)ms / 1000;
-        return true;
     }
-    return false;
+    if (!try_again(p->up, &rq, v, &c->retry, &c->renewed, c->gen,
+                   c->x.retry_after_s, problem, &ms, err))
+        return false;
+    c->not_before = mono_now() + (double)ms / 1000;
+    return true;
 }
 
 /* The time until the next retry is due, in ms, at most cap. */
