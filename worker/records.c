@@ -214,35 +214,6 @@ bool rec_parse_page(const json_t *data, struct rec_list *list,
     return true;
 }
 
-static int by_id_then_seq(const void *a, const void *b)
-{
-    const struct rec_record *x = a, *y = b;
-    int c = strcmp(rec_text(x, REC_ID), rec_text(y, REC_ID));
-    if (c != 0)
-        return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-void rec_dedupe(struct rec_list *list)
-{
-    if (list->count < 2)
-        return;
-    qsort(list->items, list->count, sizeof(*list->items), by_id_then_seq);
-    size_t out = 0;
-    for (size_t i = 0; i < list->count; i++) {
-        bool last_of_id = i + 1 == list->count ||
-                          strcmp(rec_text(&list->items[i], REC_ID),
-                                 rec_text(&list->items[i + 1], REC_ID)) != 0;
-        if (last_of_id)
-            list->items[out++] = list->items[i];
-        else
-            rec_record_free(&list->items[i]);
-    }
-    if (out < list->count)
-        cs_debug("duplicate records dropped count=%zu", list->count - out);
-    list->count = out;
-}
-
 void rec_record_free(struct rec_record *rec)
 {
     free(rec->strings);

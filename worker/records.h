@@ -107,10 +107,6 @@ __attribute__((warn_unused_result)) bool
 rec_parse_page(const json_t *data, struct rec_list *list, int64_t *total_count,
                size_t *page_count, struct werr *err);
 
-/* Keeps one record per id, the one fetched last; the list ends up sorted
- * by id. */
-void rec_dedupe(struct rec_list *list);
-
 void rec_record_free(struct rec_record *rec);
 void rec_list_free(struct rec_list *list);
 

@@ -15,35 +15,9 @@
 #include "../sim/model.h"
 #include "../sim/query.h"
 #include "../sim/server.h"
+#include "sim_fixture.h"
 
 #define OCT_4_RECORDS 29014 /* the replayed 2025-10-04 */
-
-static cs_day ymd(int y, int m, int d)
-{
-    return cs_date_from_ymd(y, m, d);
-}
-
-/* 12:00 UTC+8 of 2030-01-01: every day of these tests is over by then. */
-static time_t far_future(void)
-{
-    return sim_day_start(ymd(2030, 1, 1)) + 12 * 3600;
-}
-
-static int setup(void **state)
-{
-    struct sim_model *m = malloc(sizeof(*m));
-    assert_non_null(m);
-    assert_true(sim_model_init(m, 1, NULL));
-    *state = m;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sim_model_free(*state);
-    free(*state);
-    return 0;
-}
 
 static void test_fault_periods(void **state)
 {
