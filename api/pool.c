@@ -18,7 +18,8 @@ struct api_pool {
     char *conninfo;
     int size;
     int wait_seconds;
-    PGconn **conns; /* NULL for a slot not connected yet */
+    PGconn **conns;               /* NULL for a slot not connected yet */
+    unsigned long long *prepared; /* per slot: see api_lease */
     bool *busy;
 };
 
@@ -31,7 +32,9 @@ struct api_pool *api_pool_create(const char *conninfo, int size,
     pool->conninfo = strdup(conninfo);
     pool->conns = calloc((size_t)size, sizeof(PGconn *));
     pool->busy = calloc((size_t)size, sizeof(bool));
-    if (pool->conninfo == NULL || pool->conns == NULL || pool->busy == NULL)
+    pool->prepared = calloc((size_t)size, sizeof(*pool->prepared));
+    if (pool->conninfo == NULL || pool->conns == NULL || pool->busy == NULL ||
+        pool->prepared == NULL)
         goto fail;
     pool->size = size;
     pool->wait_seconds = wait_seconds;
@@ -48,6 +51,7 @@ fail:
         free(pool->conninfo);
         free(pool->conns);
         free(pool->busy);
+        free(pool->prepared);
         free(pool);
     }
     return NULL;
@@ -64,6 +68,7 @@ void api_pool_destroy(struct api_pool *pool)
     free(pool->conninfo);
     free(pool->conns);
     free(pool->busy);
+    free(pool->prepared);
     free(pool);
 }
 
@@ -113,7 +118,8 @@ bool api_pool_acquire(struct api_pool *pool, struct api_lease *lease,
         return false;
     }
     /* Only the holder of a busy slot touches its connection. */
-    *lease = (struct api_lease){pool, slot, pool->conns[slot]};
+    *lease = (struct api_lease){pool, slot, pool->conns[slot],
+                                &pool->prepared[slot]};
     if (lease->conn != NULL && PQstatus(lease->conn) == CONNECTION_OK)
         return true;
     if (!api_pool_reconnect(lease)) {
@@ -128,6 +134,7 @@ bool api_pool_reconnect(struct api_lease *lease)
 {
     struct api_pool *pool = lease->pool;
     PQfinish(lease->conn);
+    *lease->prepared = 0;
     /* The slot's pointer in the pool is updated at release, under lock. */
     lease->conn = cs_db_connect(pool->conninfo, "callstats-api", true);
     if (lease->conn == NULL)

@@ -21,6 +21,7 @@ struct api_lease {
     struct api_pool *pool;
     int slot;
     PGconn *conn;
+    unsigned long long *prepared; /* statements prepared on conn, by bit */
 };
 
 /* A pool of size connections to conninfo; a request waits up to

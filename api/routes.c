@@ -84,8 +84,9 @@ static bool read_days(const struct api_context *ctx, const cs_day *dates,
                       size_t n, struct api_day *out, struct api_response *resp)
 {
     enum api_store_failure why;
+    struct api_result version;
     if (api_store_read_days(ctx->pool, dates, n, &ctx->cfg->internal_accounts,
-                            out, &why))
+                            out, &version, &why))
         return true;
     set_store_failure(resp, why);
     return false;

@@ -73,8 +73,7 @@ static char *dates_literal(const cs_day *dates, size_t n)
     return text;
 }
 
-/* The internal accounts joined by commas; the caller frees it. */
-static char *accounts_text(const struct cs_list *internal)
+char *api_store_accounts(const struct cs_list *internal)
 {
     size_t len = 1;
     for (size_t i = 0; i < internal->count; i++)
@@ -90,7 +89,7 @@ static char *accounts_text(const struct cs_list *internal)
     return text;
 }
 
-static long long get_count(const PGresult *res, int row, int col)
+long long api_store_count(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col)
                ? 0
@@ -114,15 +113,15 @@ static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
         *d = (struct api_day){.date = dates[i]};
         d->stats_synced = !PQgetisnull(res, r, COL_STATS_AT);
         d->calls_synced = !PQgetisnull(res, r, COL_CALLS_AT);
-        d->stats_synced_at = (time_t)get_count(res, r, COL_STATS_AT);
-        d->grades_synced_at = (time_t)get_count(res, r, COL_CALLS_AT);
-        d->calls_dialled = get_count(res, r, COL_DIALLED);
-        d->calls_answered = get_count(res, r, COL_ANSWERED);
-        d->success_orders = get_count(res, r, COL_SUCCESS);
-        d->active_seats = get_count(res, r, COL_SEATS);
-        d->grade_9 = get_count(res, r, COL_GRADE_9);
-        d->grade_1 = get_count(res, r, COL_GRADE_1);
-        d->records = get_count(res, r, COL_RECORDS);
+        d->stats_synced_at = (time_t)api_store_count(res, r, COL_STATS_AT);
+        d->grades_synced_at = (time_t)api_store_count(res, r, COL_CALLS_AT);
+        d->calls_dialled = api_store_count(res, r, COL_DIALLED);
+        d->calls_answered = api_store_count(res, r, COL_ANSWERED);
+        d->success_orders = api_store_count(res, r, COL_SUCCESS);
+        d->active_seats = api_store_count(res, r, COL_SEATS);
+        d->grade_9 = api_store_count(res, r, COL_GRADE_9);
+        d->grade_1 = api_store_count(res, r, COL_GRADE_1);
+        d->records = api_store_count(res, r, COL_RECORDS);
     }
     return true;
 }
@@ -132,6 +131,12 @@ static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
  * server that does not answer at all (a frozen host) is not waited for. */
 #define QUERY_DEADLINE_MS 7000
 
+static const struct api_statement version_stmt = {
+    API_STMT_VERSION, "version",
+    "SELECT version, floor(extract(epoch FROM changed_at))::bigint"
+    " FROM data_version WHERE id = 1",
+    0};
+
 static long ms_since(const struct timespec *start)
 {
     struct timespec now;
@@ -140,36 +145,49 @@ static long ms_since(const struct timespec *start)
            (now.tv_nsec - start->tv_nsec) / 1000000L;
 }
 
-/* Waits for the answer of a statement sent; past the deadline the
- * connection is shut, so that it reads as broken and is reopened. */
-static void await_answer(PGconn *conn, bool *timed_out)
+/* The next result of the connection, waiting for it up to the deadline;
+ * past it the connection is shut, so that it reads as broken and is
+ * reopened. NULL at the end of a statement's results or on failure. */
+static PGresult *next_result(PGconn *conn, const struct timespec *start,
+                             bool *timed_out)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
     while (PQisBusy(conn)) {
-        long left = QUERY_DEADLINE_MS - ms_since(&start);
+        long left = QUERY_DEADLINE_MS - ms_since(start);
         if (left <= 0) {
             *timed_out = true;
             shutdown(PQsocket(conn), SHUT_RDWR);
-            return;
+            return NULL;
         }
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
         if ((poll(&pfd, 1, (int)left) < 0 && errno != EINTR) ||
             !PQconsumeInput(conn))
-            return;
+            return NULL;
     }
+    return PQgetResult(conn);
 }
 
-/* Runs the statement; NULL on failure, for the caller to log. */
-static PGresult *run_read_days(PGconn *conn, const char *dates,
-                               const char *accounts, bool *timed_out)
+/* Prepares stmt on the lease's connection unless it already is. */
+static bool prepare(struct api_lease *lease, const struct api_statement *stmt)
 {
-    const char *params[2] = {dates, accounts};
-    if (!PQsendQueryParams(conn, read_days_sql, 2, NULL, params, NULL, NULL, 0))
-        return NULL;
-    await_answer(conn, timed_out);
+    unsigned long long bit = 1ULL << stmt->id;
+    if (*lease->prepared & bit)
+        return true;
+    PGresult *res =
+        PQprepare(lease->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (ok)
+        *lease->prepared |= bit;
+    return ok;
+}
+
+/* Reads the results of one statement of the pipeline: the last one that
+ * is not NULL, which must hold rows. */
+static PGresult *statement_rows(PGconn *conn, const struct timespec *start,
+                                bool *timed_out)
+{
     PGresult *res, *last = NULL;
-    while ((res = PQgetResult(conn)) != NULL) {
+    while ((res = next_result(conn, start, timed_out)) != NULL) {
         PQclear(last);
         last = res;
     }
@@ -179,54 +197,71 @@ static PGresult *run_read_days(PGconn *conn, const char *dates,
     return NULL;
 }
 
-static void log_failure(PGconn *conn, enum cs_log_level level, const char *what)
+/* Sends the version statement (when asked) and stmt in one pipeline and
+ * reads both; false on any failure, for the caller to log. */
+static bool run_once(struct api_lease *lease, const struct api_statement *stmt,
+                     const char *const *params, bool versioned,
+                     struct api_result *out, bool *timed_out)
 {
-    const char *msg = PQerrorMessage(conn);
-    char line[256];
-    cs_log(level, "%s what=read_days error=\"%s\"", what,
-           cs_log_value(msg, line, sizeof(line)));
-}
-
-/* Runs the statement on a lease, once more on a new connection if the
- * first one turned out broken (a restarted server closes them all). */
-static bool query_days(struct api_lease *lease, const char *dates,
-                       const char *accounts, const cs_day *days, size_t n,
-                       struct api_day *out, enum api_store_failure *why)
-{
-    bool timed_out = false;
-    PGresult *res = run_read_days(lease->conn, dates, accounts, &timed_out);
-    if (timed_out) {
-        cs_error("database did not answer within %d ms what=read_days",
-                 QUERY_DEADLINE_MS);
-        *why = API_STORE_UNAVAILABLE;
+    PGconn *conn = lease->conn;
+    if ((versioned && !prepare(lease, &version_stmt)) || !prepare(lease, stmt))
         return false;
-    }
-    if (res == NULL && PQstatus(lease->conn) != CONNECTION_OK) {
-        log_failure(lease->conn, CS_LOG_WARN,
-                    "database connection lost, reconnecting");
-        if (!api_pool_reconnect(lease)) {
-            *why = API_STORE_UNAVAILABLE;
-            return false;
-        }
-        res = run_read_days(lease->conn, dates, accounts, &timed_out);
-    }
-    if (res == NULL) {
-        log_failure(lease->conn, CS_LOG_ERROR, "statement failed");
-        bool lost = PQstatus(lease->conn) != CONNECTION_OK;
-        *why = lost ? API_STORE_UNAVAILABLE : API_STORE_FAILED;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (!PQenterPipelineMode(conn))
         return false;
+    bool sent = (!versioned || PQsendQueryPrepared(conn, version_stmt.name, 0,
+                                                   NULL, NULL, NULL, 0)) &&
+                PQsendQueryPrepared(conn, stmt->name, stmt->nparams, params,
+                                    NULL, NULL, 0) &&
+                PQpipelineSync(conn);
+    PGresult *version = NULL, *rows = NULL;
+    if (sent) {
+        version = versioned ? statement_rows(conn, &start, timed_out) : NULL;
+        rows = statement_rows(conn, &start, timed_out);
     }
-    bool ok = fill_days(res, days, n, out);
-    PQclear(res);
-    if (!ok)
-        *why = API_STORE_FAILED;
+    /* Whatever happened, read up to the pipeline's end so that the
+     * connection can leave pipeline mode, unless it is broken. */
+    PGresult *res;
+    while (!*timed_out && PQstatus(conn) == CONNECTION_OK &&
+           (res = next_result(conn, &start, timed_out)) != NULL) {
+        bool end = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (end)
+            break;
+    }
+    if (!PQexitPipelineMode(conn) && PQstatus(conn) == CONNECTION_OK)
+        shutdown(PQsocket(conn), SHUT_RDWR); /* never reuse it half read */
+    bool ok = sent && rows != NULL && (!versioned || version != NULL);
+    if (ok && versioned && PQntuples(version) == 1) {
+        out->version = api_store_count(version, 0, 0);
+        out->changed_at = (time_t)api_store_count(version, 0, 1);
+    } else if (ok && versioned) {
+        ok = false; /* no data_version row: a database not migrated */
+    }
+    PQclear(version);
+    if (ok)
+        out->rows = rows;
+    else
+        PQclear(rows);
     return ok;
 }
 
-bool api_store_read_days(struct api_pool *pool, const cs_day *dates, size_t n,
-                         const struct cs_list *internal, struct api_day *out,
-                         enum api_store_failure *why)
+static void log_failure(PGconn *conn, enum cs_log_level level, const char *what,
+                        const char *statement)
 {
+    const char *msg = PQerrorMessage(conn);
+    char line[256];
+    cs_log(level, "%s what=%s error=\"%s\"", what, statement,
+           cs_log_value(msg[0] ? msg : "the statement returned no rows", line,
+                        sizeof(line)));
+}
+
+bool api_store_query(struct api_pool *pool, const struct api_statement *stmt,
+                     const char *const *params, bool versioned,
+                     struct api_result *out, enum api_store_failure *why)
+{
+    *out = (struct api_result){.rows = NULL, .version = -1, .changed_at = 0};
     enum api_pool_failure pool_why;
     struct api_lease lease;
     if (!api_pool_acquire(pool, &lease, &pool_why)) {
@@ -234,19 +269,66 @@ bool api_store_read_days(struct api_pool *pool, const cs_day *dates, size_t n,
             pool_why == API_POOL_BUSY ? API_STORE_BUSY : API_STORE_UNAVAILABLE;
         return false;
     }
+    bool timed_out = false;
+    bool ok = run_once(&lease, stmt, params, versioned, out, &timed_out);
+    /* A restarted server closes every connection: try once on a new one. */
+    if (!ok && !timed_out && PQstatus(lease.conn) != CONNECTION_OK) {
+        log_failure(lease.conn, CS_LOG_WARN,
+                    "database connection lost, reconnecting", stmt->name);
+        if (!api_pool_reconnect(&lease)) {
+            *why = API_STORE_UNAVAILABLE;
+            api_pool_release(&lease);
+            return false;
+        }
+        ok = run_once(&lease, stmt, params, versioned, out, &timed_out);
+    }
+    if (timed_out) {
+        cs_error("database did not answer within %d ms what=%s",
+                 QUERY_DEADLINE_MS, stmt->name);
+        *why = API_STORE_UNAVAILABLE;
+    } else if (!ok) {
+        log_failure(lease.conn, CS_LOG_ERROR, "statement failed", stmt->name);
+        bool lost = PQstatus(lease.conn) != CONNECTION_OK;
+        *why = lost ? API_STORE_UNAVAILABLE : API_STORE_FAILED;
+    }
+    api_pool_release(&lease);
+    return ok;
+}
+
+void api_result_clear(struct api_result *result)
+{
+    PQclear(result->rows);
+    result->rows = NULL;
+}
+
+static const struct api_statement days_stmt = {API_STMT_DAYS, "read_days",
+                                               read_days_sql, 2};
+
+bool api_store_read_days(struct api_pool *pool, const cs_day *dates, size_t n,
+                         const struct cs_list *internal, struct api_day *out,
+                         struct api_result *version,
+                         enum api_store_failure *why)
+{
     char *dates_text = dates_literal(dates, n);
-    char *accounts = accounts_text(internal);
+    char *accounts = api_store_accounts(internal);
     bool ok = false;
+    *version = (struct api_result){.rows = NULL, .version = -1};
     if (dates_text == NULL || accounts == NULL) {
         cs_error("query parameters allocation failed what=read_days "
                  "days=%zu",
                  n);
         *why = API_STORE_FAILED;
     } else {
-        ok = query_days(&lease, dates_text, accounts, dates, n, out, why);
+        const char *params[2] = {dates_text, accounts};
+        ok = api_store_query(pool, &days_stmt, params, true, version, why);
+    }
+    if (ok) {
+        ok = fill_days(version->rows, dates, n, out);
+        if (!ok)
+            *why = API_STORE_FAILED;
+        api_result_clear(version);
     }
     free(dates_text);
     free(accounts);
-    api_pool_release(&lease);
     return ok;
 }
