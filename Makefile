@@ -73,10 +73,10 @@ $(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) common/embed.awk
 	@mkdir -p $(dir $@)
 	awk -v header=embedded.h -v array=cs_migrations -f common/embed.awk \
 		$(sort $(wildcard sql/*.sql)) > $@
-$(BUILD)/gen/pages.c: $(wildcard api/*.html) common/embed.awk
+$(BUILD)/gen/pages.c: $(wildcard api/*.html api/*.json) common/embed.awk
 	@mkdir -p $(dir $@)
 	awk -v header=embedded.h -v array=cs_api_pages -f common/embed.awk \
-		$(wildcard api/*.html) > $@
+		$(wildcard api/*.html api/*.json) > $@
 $(BUILD)/gen/simdata.c: $(wildcard tests/sim/*.tsv) common/embed.awk
 	@mkdir -p $(dir $@)
 	awk -v header=embedded.h -v array=cs_sim_data -f common/embed.awk \

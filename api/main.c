@@ -10,15 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "routes.h"
 #include "server.h"
 #include "version.h"
-
-/* Seconds a request waits for a free database connection before a 503. */
-#define POOL_WAIT_SECONDS 5
 
 static int usage(const char *arg)
 {
@@ -45,34 +44,46 @@ static void log_start(const struct cs_config *cfg)
     char host[256];
     cs_conninfo_host(cfg->api_database_url, host, sizeof(host));
     cs_info("callstats-api starting version=%s civetweb=%s jansson=%s "
-            "libpq=%d listen=%s:%d db=%s threads=%d db_connections=%d tz=%s",
+            "libpq=%d listen=%s:%d db=%s threads=%d queue=%d "
+            "keep_alive_ms=%d db_connections=%d pool_wait_ms=%d cache_mb=%d "
+            "token=%s cors_origins=%zu tz=%s",
             CS_VERSION, mg_version(), JANSSON_VERSION, PQlibVersion(),
             cfg->listen_host, cfg->listen_port, host, cfg->api_threads,
-            cfg->api_db_connections, cfg->tz);
+            cfg->api_queue, cfg->api_keep_alive_ms, cfg->api_db_connections,
+            cfg->api_pool_wait_ms, cfg->api_cache_mb,
+            cfg->api_token ? "set" : "none", cfg->cors_origins.count, cfg->tz);
 }
 
 static int serve(const struct cs_config *cfg, const sigset_t *stop)
 {
     struct api_pool *pool = api_pool_create(
-        cfg->api_database_url, cfg->api_db_connections, POOL_WAIT_SECONDS);
-    if (pool == NULL)
-        return 1;
-    struct api_context ctx = {.cfg = cfg, .pool = pool, .today = NULL};
-    struct api_server *server = api_server_start(
-        &ctx, cfg->listen_host, cfg->listen_port, cfg->api_threads);
-    if (server == NULL) {
-        api_pool_destroy(pool);
-        return 1;
+        cfg->api_database_url, cfg->api_db_connections, cfg->api_pool_wait_ms);
+    struct api_cache *cache = api_cache_create(
+        cfg->api_database_url, (size_t)cfg->api_cache_mb * 1024 * 1024);
+    struct api_metrics *metrics = api_metrics_create();
+    struct api_context ctx = {.cfg = cfg,
+                              .pool = pool,
+                              .cache = cache,
+                              .metrics = metrics,
+                              .today = NULL};
+    struct api_server *server = NULL;
+    if (pool != NULL && cache != NULL && metrics != NULL)
+        server = api_server_start(&ctx);
+    int status = 1;
+    if (server != NULL) {
+        cs_info("callstats-api ready listen=%s:%d", cfg->listen_host,
+                api_server_port(server));
+        int sig = 0;
+        sigwait(stop, &sig);
+        cs_info("signal received signal=%s action=stop",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        api_server_stop(server);
+        status = 0;
     }
-    cs_info("callstats-api ready listen=%s:%d", cfg->listen_host,
-            api_server_port(server));
-    int sig = 0;
-    sigwait(stop, &sig);
-    cs_info("signal received signal=%s action=stop",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    api_server_stop(server);
+    api_metrics_destroy(metrics);
+    api_cache_destroy(cache);
     api_pool_destroy(pool);
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -13,6 +13,9 @@
 /* The longest range /api/stats/daily serves, in days, both ends included. */
 #define API_MAX_RANGE_DAYS 366
 
+/* The longest query string read, in bytes. */
+#define API_MAX_QUERY 1024
+
 /* What went wrong with a request: the HTTP status, a machine word for
  * programs and a sentence for a person that names the bad value. */
 struct api_error {

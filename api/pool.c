@@ -12,19 +12,26 @@
 
 #define STATEMENT_TIMEOUT_MS "5000"
 
+/* After a connection could not be opened, requests in the next DOWN_MS
+ * milliseconds are answered at once instead of each trying again: a
+ * database that is down is not hammered, nor the log filled. */
+#define DOWN_MS 250
+
 struct api_pool {
     pthread_mutex_t lock;
     pthread_cond_t freed; /* signalled when a slot is given back */
     char *conninfo;
     int size;
-    int wait_seconds;
+    int wait_ms;
     PGconn **conns;               /* NULL for a slot not connected yet */
     unsigned long long *prepared; /* per slot: see api_lease */
     bool *busy;
+    int in_use, waiting;
+    unsigned long long timeouts, failures;
+    struct timespec down_until; /* see DOWN_MS */
 };
 
-struct api_pool *api_pool_create(const char *conninfo, int size,
-                                 int wait_seconds)
+struct api_pool *api_pool_create(const char *conninfo, int size, int wait_ms)
 {
     struct api_pool *pool = calloc(1, sizeof(*pool));
     if (pool == NULL)
@@ -37,7 +44,7 @@ struct api_pool *api_pool_create(const char *conninfo, int size,
         pool->prepared == NULL)
         goto fail;
     pool->size = size;
-    pool->wait_seconds = wait_seconds;
+    pool->wait_ms = wait_ms;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -87,33 +94,68 @@ static int free_slot(const struct api_pool *pool)
     return found;
 }
 
-/* Takes a free slot, waiting up to the pool's limit; -1 on time out. */
-static int take_slot(struct api_pool *pool)
+static void add_ms(struct timespec *t, long ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec ||
+           (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Takes a free slot, waiting up to wait_ms; -1 on time out. */
+static int take_slot(struct api_pool *pool, int wait_ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += pool->wait_seconds;
+    add_ms(&deadline, wait_ms);
     pthread_mutex_lock(&pool->lock);
     int slot = free_slot(pool);
+    if (slot < 0)
+        pool->waiting++;
     while (slot < 0) {
         int rc = pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline);
         slot = free_slot(pool);
-        if (rc == ETIMEDOUT)
+        if (slot >= 0 || rc == ETIMEDOUT) {
+            pool->waiting--;
             break;
+        }
     }
-    if (slot >= 0)
+    if (slot >= 0) {
         pool->busy[slot] = true;
+        pool->in_use++;
+    } else {
+        pool->timeouts++;
+    }
     pthread_mutex_unlock(&pool->lock);
     return slot;
 }
 
-bool api_pool_acquire(struct api_pool *pool, struct api_lease *lease,
-                      enum api_pool_failure *why)
+/* True while a failed connection asks requests not to try again yet. */
+static bool known_down(struct api_pool *pool)
 {
-    int slot = take_slot(pool);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&pool->lock);
+    bool down = before(&now, &pool->down_until);
+    pthread_mutex_unlock(&pool->lock);
+    return down;
+}
+
+bool api_pool_acquire_within(struct api_pool *pool, struct api_lease *lease,
+                             int wait_ms, enum api_pool_failure *why)
+{
+    int slot = take_slot(pool, wait_ms);
     if (slot < 0) {
-        cs_warn("no free database connection waited=%ds size=%d",
-                pool->wait_seconds, pool->size);
+        cs_warn("no free database connection waited=%dms size=%d", wait_ms,
+                pool->size);
         *why = API_POOL_BUSY;
         return false;
     }
@@ -122,12 +164,18 @@ bool api_pool_acquire(struct api_pool *pool, struct api_lease *lease,
                                 &pool->prepared[slot]};
     if (lease->conn != NULL && PQstatus(lease->conn) == CONNECTION_OK)
         return true;
-    if (!api_pool_reconnect(lease)) {
+    if (known_down(pool) || !api_pool_reconnect(lease)) {
         api_pool_release(lease);
         *why = API_POOL_UNAVAILABLE;
         return false;
     }
     return true;
+}
+
+bool api_pool_acquire(struct api_pool *pool, struct api_lease *lease,
+                      enum api_pool_failure *why)
+{
+    return api_pool_acquire_within(pool, lease, pool->wait_ms, why);
 }
 
 bool api_pool_reconnect(struct api_lease *lease)
@@ -137,13 +185,19 @@ bool api_pool_reconnect(struct api_lease *lease)
     *lease->prepared = 0;
     /* The slot's pointer in the pool is updated at release, under lock. */
     lease->conn = cs_db_connect(pool->conninfo, "callstats-api", true);
-    if (lease->conn == NULL)
-        return false;
     /* A request never waits on a lock (a migration) for ever. */
-    if (!cs_db_exec(lease->conn, "set_statement_timeout",
+    if (lease->conn != NULL &&
+        !cs_db_exec(lease->conn, "set_statement_timeout",
                     "SET statement_timeout = " STATEMENT_TIMEOUT_MS)) {
         PQfinish(lease->conn);
         lease->conn = NULL;
+    }
+    if (lease->conn == NULL) {
+        pthread_mutex_lock(&pool->lock);
+        pool->failures++;
+        clock_gettime(CLOCK_MONOTONIC, &pool->down_until);
+        add_ms(&pool->down_until, DOWN_MS);
+        pthread_mutex_unlock(&pool->lock);
         return false;
     }
     cs_debug("database connection opened slot=%d", lease->slot);
@@ -160,7 +214,16 @@ void api_pool_release(struct api_lease *lease)
     pthread_mutex_lock(&pool->lock);
     pool->conns[lease->slot] = lease->conn;
     pool->busy[lease->slot] = false;
+    pool->in_use--;
     pthread_cond_signal(&pool->freed);
     pthread_mutex_unlock(&pool->lock);
     lease->conn = NULL;
+}
+
+void api_pool_stats(struct api_pool *pool, struct api_pool_stats *stats)
+{
+    pthread_mutex_lock(&pool->lock);
+    *stats = (struct api_pool_stats){pool->size, pool->in_use, pool->waiting,
+                                     pool->timeouts, pool->failures};
+    pthread_mutex_unlock(&pool->lock);
 }

@@ -24,10 +24,9 @@ struct api_lease {
     unsigned long long *prepared; /* statements prepared on conn, by bit */
 };
 
-/* A pool of size connections to conninfo; a request waits up to
- * wait_seconds for a free one. NULL (logged) when out of memory. */
-struct api_pool *api_pool_create(const char *conninfo, int size,
-                                 int wait_seconds);
+/* A pool of size connections to conninfo; a request waits up to wait_ms
+ * for a free one. NULL (logged) when out of memory. */
+struct api_pool *api_pool_create(const char *conninfo, int size, int wait_ms);
 
 /* Closes every connection; no lease may be outstanding. */
 void api_pool_destroy(struct api_pool *pool);
@@ -49,5 +48,21 @@ api_pool_reconnect(struct api_lease *lease);
 /* Gives the connection back; a broken one is closed, to be reopened by
  * the next request that takes its slot. */
 void api_pool_release(struct api_lease *lease);
+
+/* As api_pool_acquire, waiting at most wait_ms for a free connection. */
+__attribute__((warn_unused_result)) bool
+api_pool_acquire_within(struct api_pool *pool, struct api_lease *lease,
+                        int wait_ms, enum api_pool_failure *why);
+
+/* The pool's state, for the metrics. */
+struct api_pool_stats {
+    int size;
+    int in_use;
+    int waiting;                 /* requests waiting for a connection */
+    unsigned long long timeouts; /* waits that ended in a 503 */
+    unsigned long long failures; /* connections that could not be opened */
+};
+
+void api_pool_stats(struct api_pool *pool, struct api_pool_stats *stats);
 
 #endif

@@ -12,11 +12,16 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 
 /* How long a client may take to send its request: each connection holds
  * one of the server's threads meanwhile. */
 #define REQUEST_TIMEOUT_MS "5000"
+
+/* The largest request head read, in bytes: request line and headers.
+ * Longer ones get a 431 (or 414 for the URI) as JSON. */
+#define MAX_REQUEST_SIZE "8192"
 
 /* How long a stop waits for the requests in flight to be answered. */
 #define DRAIN_SECONDS 10
@@ -59,39 +64,88 @@ static void add_header(struct mg_connection *conn, const char *name,
 static void send_response(struct mg_connection *conn, bool head,
                           const struct api_response *resp)
 {
-    char length[32];
-    snprintf(length, sizeof(length), "%zu", resp->length);
+    char length[32], retry[16];
     mg_response_header_start(conn, resp->status);
-    add_header(conn, "Content-Type", resp->content_type);
-    add_header(conn, "Content-Length", length);
-    add_header(conn, "Cache-Control", "no-store");
+    if (resp->status != 304 && resp->status != 204) {
+        snprintf(length, sizeof(length), "%zu", resp->length);
+        add_header(conn, "Content-Type", resp->content_type);
+        add_header(conn, "Content-Length", length);
+    }
+    add_header(conn, "Cache-Control",
+               resp->cache_control[0] ? resp->cache_control : "no-store");
+    add_header(conn, "ETag", resp->etag);
+    add_header(conn, "Last-Modified", resp->last_modified);
+    add_header(conn, "Vary", resp->vary);
     add_header(conn, "X-Content-Type-Options", "nosniff");
     add_header(conn, "Allow", resp->allow);
     add_header(conn, "Content-Disposition", resp->disposition);
+    if (resp->retry_after > 0) {
+        snprintf(retry, sizeof(retry), "%d", resp->retry_after);
+        add_header(conn, "Retry-After", retry);
+    }
+    if (resp->authenticate)
+        add_header(conn, "WWW-Authenticate", "Bearer realm=\"callstats\"");
+    if (resp->cors_origin != NULL) {
+        add_header(conn, "Access-Control-Allow-Origin", resp->cors_origin);
+        add_header(conn, "Access-Control-Expose-Headers",
+                   "ETag, Last-Modified, Content-Disposition, Retry-After");
+        if (resp->status == 204) {
+            add_header(conn, "Access-Control-Allow-Methods",
+                       "GET, HEAD, OPTIONS");
+            add_header(conn, "Access-Control-Allow-Headers",
+                       "Authorization, If-None-Match, Accept");
+            add_header(conn, "Access-Control-Max-Age", "600");
+        }
+    }
+    if (resp->cors_origin != NULL)
+        add_header(conn, "Vary", "Origin");
     mg_response_header_send(conn);
-    if (!head && resp->length > 0)
+    if (!head && resp->length > 0 && resp->status != 304)
         mg_write(conn, resp->body, resp->length);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 static int begin_request(struct mg_connection *conn)
 {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const struct api_context *ctx = ri->user_data;
-    const char *method = ri->request_method ? ri->request_method : "";
-    const char *path = ri->local_uri ? ri->local_uri : "";
+    struct api_request req = {
+        .method = ri->request_method ? ri->request_method : "",
+        .path = ri->local_uri ? ri->local_uri : "",
+        .query = ri->query_string,
+        .accept = mg_get_header(conn, "Accept"),
+        .authorization = mg_get_header(conn, "Authorization"),
+        .origin = mg_get_header(conn, "Origin"),
+        .if_none_match = mg_get_header(conn, "If-None-Match"),
+    };
     struct api_response resp;
     atomic_fetch_add(&requests_in_flight, 1);
-    if (atomic_load(&draining))
+    if (atomic_load(&draining)) {
         api_response_error(&resp, 503, "shutting_down",
                            "the server is stopping; try again shortly");
-    else
-        api_handle(ctx, method, path, ri->query_string, &resp);
-    send_response(conn, strcmp(method, "HEAD") == 0, &resp);
+        resp.retry_after = 1;
+    } else {
+        api_handle(ctx, &req, &resp);
+    }
+    send_response(conn, strcmp(req.method, "HEAD") == 0, &resp);
     atomic_fetch_sub(&requests_in_flight, 1);
-    cs_debug("request method=%s path=\"%s\" status=%d bytes=%zu", method, path,
-             resp.status, resp.length);
+    api_metrics_record(ctx->metrics, api_route_index(req.path), resp.status,
+                       seconds_since(&start));
+    cs_debug("request method=%s route=%s status=%d bytes=%zu", req.method,
+             api_route_path(api_route_index(req.path)), resp.status,
+             resp.length);
+    int status = resp.status;
     api_response_free(&resp);
-    return resp.status;
+    return status;
 }
 
 static const char *error_code(int status)
@@ -146,20 +200,35 @@ static int http_error(struct mg_connection *conn, int status,
     return 0;
 }
 
-struct api_server *api_server_start(const struct api_context *ctx,
-                                    const char *host, int port, int threads)
+struct api_server *api_server_start(const struct api_context *ctx)
 {
-    char listen[300], nthreads[16], text[256] = "";
-    bool v6 = strchr(host, ':') != NULL;
-    snprintf(listen, sizeof(listen), v6 ? "[%s]:%d" : "%s:%d", host, port);
-    snprintf(nthreads, sizeof(nthreads), "%d", threads);
+    const struct cs_config *cfg = ctx->cfg;
+    char listen[300], threads[16], queue[16], keep_alive[16], text[256] = "";
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    snprintf(listen, sizeof(listen), v6 ? "[%s]:%d" : "%s:%d", cfg->listen_host,
+             cfg->listen_port);
+    snprintf(threads, sizeof(threads), "%d", cfg->api_threads);
+    snprintf(queue, sizeof(queue), "%d", cfg->api_queue);
+    snprintf(keep_alive, sizeof(keep_alive), "%d", cfg->api_keep_alive_ms);
     /* No document_root: nothing is ever served from the disk. */
     const char *options[] = {"listening_ports",
                              listen,
                              "num_threads",
-                             nthreads,
+                             threads,
+                             "connection_queue",
+                             queue,
+                             "listen_backlog",
+                             queue,
                              "request_timeout_ms",
                              REQUEST_TIMEOUT_MS,
+                             "enable_keep_alive",
+                             cfg->api_keep_alive_ms > 0 ? "yes" : "no",
+                             "keep_alive_timeout_ms",
+                             keep_alive,
+                             "max_request_size",
+                             MAX_REQUEST_SIZE,
+                             "tcp_nodelay",
+                             "1",
                              NULL};
     struct mg_callbacks callbacks = {.begin_request = begin_request,
                                      .log_message = log_message,
@@ -183,7 +252,7 @@ struct api_server *api_server_start(const struct api_context *ctx,
     atomic_store(&server_listening, true);
     struct mg_server_port info[4];
     int count = mg_get_server_ports(server->mg, 4, info);
-    server->port = count > 0 ? info[0].port : port;
+    server->port = count > 0 ? info[0].port : cfg->listen_port;
     return server;
 }
 

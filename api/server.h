@@ -10,12 +10,12 @@
 struct api_server;
 
 /*
- * Listens on host:port with threads worker threads and answers through
- * api_handle with ctx, which must outlive the server. NULL after one error
- * line (address in use, bad address) when it cannot listen.
+ * Listens where ctx->cfg says, with its threads, queue and keep-alive,
+ * and answers through api_handle with ctx, which must outlive the server.
+ * NULL after one error line (address in use, bad address) when it cannot
+ * listen.
  */
-struct api_server *api_server_start(const struct api_context *ctx,
-                                    const char *host, int port, int threads);
+struct api_server *api_server_start(const struct api_context *ctx);
 
 /* The port actually listened on (the first one). */
 int api_server_port(const struct api_server *server);

@@ -148,11 +148,16 @@ static long ms_since(const struct timespec *start)
 /* The next result of the connection, waiting for it up to the deadline;
  * past it the connection is shut, so that it reads as broken and is
  * reopened. NULL at the end of a statement's results or on failure. */
-static PGresult *next_result(PGconn *conn, const struct timespec *start,
+struct deadline {
+    struct timespec start;
+    long ms;
+};
+
+static PGresult *next_result(PGconn *conn, const struct deadline *start,
                              bool *timed_out)
 {
     while (PQisBusy(conn)) {
-        long left = QUERY_DEADLINE_MS - ms_since(start);
+        long left = start->ms - ms_since(&start->start);
         if (left <= 0) {
             *timed_out = true;
             shutdown(PQsocket(conn), SHUT_RDWR);
@@ -183,7 +188,7 @@ static bool prepare(struct api_lease *lease, const struct api_statement *stmt)
 
 /* Reads the results of one statement of the pipeline: the last one that
  * is not NULL, which must hold rows. */
-static PGresult *statement_rows(PGconn *conn, const struct timespec *start,
+static PGresult *statement_rows(PGconn *conn, const struct deadline *start,
                                 bool *timed_out)
 {
     PGresult *res, *last = NULL;
@@ -201,13 +206,13 @@ static PGresult *statement_rows(PGconn *conn, const struct timespec *start,
  * reads both; false on any failure, for the caller to log. */
 static bool run_once(struct api_lease *lease, const struct api_statement *stmt,
                      const char *const *params, bool versioned,
-                     struct api_result *out, bool *timed_out)
+                     struct api_result *out, long deadline_ms, bool *timed_out)
 {
     PGconn *conn = lease->conn;
     if ((versioned && !prepare(lease, &version_stmt)) || !prepare(lease, stmt))
         return false;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct deadline start = {.ms = deadline_ms};
+    clock_gettime(CLOCK_MONOTONIC, &start.start);
     if (!PQenterPipelineMode(conn))
         return false;
     bool sent = (!versioned || PQsendQueryPrepared(conn, version_stmt.name, 0,
@@ -257,20 +262,27 @@ static void log_failure(PGconn *conn, enum cs_log_level level, const char *what,
                         sizeof(line)));
 }
 
-bool api_store_query(struct api_pool *pool, const struct api_statement *stmt,
-                     const char *const *params, bool versioned,
-                     struct api_result *out, enum api_store_failure *why)
+/* api_store_query with a wait for a connection (-1: the pool's) and a
+ * deadline for the answer. */
+static bool query_within(struct api_pool *pool,
+                         const struct api_statement *stmt,
+                         const char *const *params, bool versioned,
+                         struct api_result *out, int wait_ms, long deadline_ms,
+                         enum api_store_failure *why)
 {
     *out = (struct api_result){.rows = NULL, .version = -1, .changed_at = 0};
     enum api_pool_failure pool_why;
     struct api_lease lease;
-    if (!api_pool_acquire(pool, &lease, &pool_why)) {
+    if (!(wait_ms < 0
+              ? api_pool_acquire(pool, &lease, &pool_why)
+              : api_pool_acquire_within(pool, &lease, wait_ms, &pool_why))) {
         *why =
             pool_why == API_POOL_BUSY ? API_STORE_BUSY : API_STORE_UNAVAILABLE;
         return false;
     }
     bool timed_out = false;
-    bool ok = run_once(&lease, stmt, params, versioned, out, &timed_out);
+    bool ok =
+        run_once(&lease, stmt, params, versioned, out, deadline_ms, &timed_out);
     /* A restarted server closes every connection: try once on a new one. */
     if (!ok && !timed_out && PQstatus(lease.conn) != CONNECTION_OK) {
         log_failure(lease.conn, CS_LOG_WARN,
@@ -280,11 +292,12 @@ bool api_store_query(struct api_pool *pool, const struct api_statement *stmt,
             api_pool_release(&lease);
             return false;
         }
-        ok = run_once(&lease, stmt, params, versioned, out, &timed_out);
+        ok = run_once(&lease, stmt, params, versioned, out, deadline_ms,
+                      &timed_out);
     }
     if (timed_out) {
-        cs_error("database did not answer within %d ms what=%s",
-                 QUERY_DEADLINE_MS, stmt->name);
+        cs_error("database did not answer within %ld ms what=%s", deadline_ms,
+                 stmt->name);
         *why = API_STORE_UNAVAILABLE;
     } else if (!ok) {
         log_failure(lease.conn, CS_LOG_ERROR, "statement failed", stmt->name);
@@ -293,6 +306,28 @@ bool api_store_query(struct api_pool *pool, const struct api_statement *stmt,
     }
     api_pool_release(&lease);
     return ok;
+}
+
+bool api_store_query(struct api_pool *pool, const struct api_statement *stmt,
+                     const char *const *params, bool versioned,
+                     struct api_result *out, enum api_store_failure *why)
+{
+    return query_within(pool, stmt, params, versioned, out, -1,
+                        QUERY_DEADLINE_MS, why);
+}
+
+bool api_store_ping(struct api_pool *pool, int within_ms,
+                    enum api_store_failure *why)
+{
+    static const struct api_statement ping = {API_STMT_READY, "ready",
+                                              "SELECT 1", 0};
+    struct api_result result;
+    /* Half the time for a connection, the rest for its answer. */
+    if (!query_within(pool, &ping, NULL, false, &result, within_ms / 2,
+                      within_ms / 2, why))
+        return false;
+    api_result_clear(&result);
+    return true;
 }
 
 void api_result_clear(struct api_result *result)

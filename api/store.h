@@ -65,6 +65,12 @@ api_store_query(struct api_pool *pool, const struct api_statement *stmt,
 
 void api_result_clear(struct api_result *result);
 
+/* True when a pooled connection answers a trivial statement, the wait for
+ * it and its answer within within_ms together. */
+__attribute__((warn_unused_result)) bool
+api_store_ping(struct api_pool *pool, int within_ms,
+               enum api_store_failure *why);
+
 /* A column as a count: 0 when null. */
 long long api_store_count(const PGresult *res, int row, int col);
 

@@ -209,13 +209,47 @@ static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
                    &cfg->leader_timeout, err, errlen);
 }
 
+/* The token is sent in a header: printable ASCII without spaces, and
+ * long enough not to be guessed. Its value is never printed. */
+static bool check_token(struct cs_config *cfg, char *err, size_t errlen)
+{
+    cfg->api_token = env_copy("CALLSTATS_API_TOKEN", NULL);
+    cs_list_parse(getenv("CALLSTATS_CORS_ORIGINS"), &cfg->cors_origins);
+    if (cfg->api_token == NULL)
+        return true;
+    for (const char *p = cfg->api_token; *p; p++) {
+        if (*p <= ' ' || *p > '~') {
+            snprintf(err, errlen,
+                     "CALLSTATS_API_TOKEN: holds a space or a character "
+                     "that is not printable ASCII");
+            return false;
+        }
+    }
+    if (strlen(cfg->api_token) < 16) {
+        snprintf(err, errlen,
+                 "CALLSTATS_API_TOKEN: %zu characters; use at least 16",
+                 strlen(cfg->api_token));
+        return false;
+    }
+    return true;
+}
+
 static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)
 {
     return parse_listen(cfg, err, errlen) &&
            env_int("CALLSTATS_API_THREADS", 16, 2, 512, &cfg->api_threads, err,
                    errlen) &&
            env_int("CALLSTATS_API_DB_CONNECTIONS", 4, 1, 256,
-                   &cfg->api_db_connections, err, errlen);
+                   &cfg->api_db_connections, err, errlen) &&
+           env_int("CALLSTATS_API_POOL_WAIT_MS", 1000, 10, 60000,
+                   &cfg->api_pool_wait_ms, err, errlen) &&
+           env_int("CALLSTATS_API_CACHE_MB", 64, 0, 65536, &cfg->api_cache_mb,
+                   err, errlen) &&
+           env_int("CALLSTATS_API_KEEP_ALIVE_MS", 5000, 0, 600000,
+                   &cfg->api_keep_alive_ms, err, errlen) &&
+           env_int("CALLSTATS_API_QUEUE", 256, 1, 65536, &cfg->api_queue, err,
+                   errlen) &&
+           check_token(cfg, err, errlen);
 }
 
 static bool load_grades(struct cs_config *cfg, char *err, size_t errlen)
@@ -318,6 +352,8 @@ void cs_config_free(struct cs_config *cfg)
     free(cfg->username);
     free(cfg->password);
     free(cfg->api_secret);
+    free(cfg->api_token);
+    cs_list_free(&cfg->cors_origins);
     free(cfg->tz);
     free(cfg->listen_host);
     cs_list_free(&cfg->internal_accounts);

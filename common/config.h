@@ -25,24 +25,30 @@ struct cs_list {
 };
 
 struct cs_config {
-    char *database_url;     /* DATABASE_URL */
-    char *api_database_url; /* CALLSTATS_API_DATABASE_URL */
-    char *base_url;         /* GUANKE_BASE_URL, without trailing '/' */
-    char *username;         /* GUANKE_USERNAME */
-    char *password;         /* GUANKE_PASSWORD */
-    char *api_secret;       /* GUANKE_API_SECRET */
-    char *tz;               /* CALLSTATS_TZ */
-    char *listen_host;      /* CALLSTATS_LISTEN, the address part */
-    int listen_port;        /* CALLSTATS_LISTEN, the port part */
-    int api_threads;        /* CALLSTATS_API_THREADS */
-    int api_db_connections; /* CALLSTATS_API_DB_CONNECTIONS */
-    int http_timeout;       /* CALLSTATS_HTTP_TIMEOUT, seconds */
-    int http_retries;       /* CALLSTATS_HTTP_RETRIES */
-    int pages_in_flight;    /* CALLSTATS_PAGES_IN_FLIGHT */
-    int run_deadline;       /* CALLSTATS_RUN_DEADLINE, seconds */
-    int today_lookback;     /* CALLSTATS_TODAY_LOOKBACK, seconds */
-    int slot_offset;        /* CALLSTATS_SLOT_OFFSET, seconds; -1: derived */
-    int leader_timeout;     /* CALLSTATS_LEADER_TIMEOUT, seconds */
+    char *database_url;          /* DATABASE_URL */
+    char *api_database_url;      /* CALLSTATS_API_DATABASE_URL */
+    char *base_url;              /* GUANKE_BASE_URL, without trailing '/' */
+    char *username;              /* GUANKE_USERNAME */
+    char *password;              /* GUANKE_PASSWORD */
+    char *api_secret;            /* GUANKE_API_SECRET */
+    char *tz;                    /* CALLSTATS_TZ */
+    char *listen_host;           /* CALLSTATS_LISTEN, the address part */
+    int listen_port;             /* CALLSTATS_LISTEN, the port part */
+    int api_threads;             /* CALLSTATS_API_THREADS */
+    int api_db_connections;      /* CALLSTATS_API_DB_CONNECTIONS */
+    int api_pool_wait_ms;        /* CALLSTATS_API_POOL_WAIT_MS */
+    int api_cache_mb;            /* CALLSTATS_API_CACHE_MB; 0: no cache */
+    int api_keep_alive_ms;       /* CALLSTATS_API_KEEP_ALIVE_MS; 0: off */
+    int api_queue;               /* CALLSTATS_API_QUEUE, connections waiting */
+    char *api_token;             /* CALLSTATS_API_TOKEN, or NULL */
+    struct cs_list cors_origins; /* CALLSTATS_CORS_ORIGINS */
+    int http_timeout;            /* CALLSTATS_HTTP_TIMEOUT, seconds */
+    int http_retries;            /* CALLSTATS_HTTP_RETRIES */
+    int pages_in_flight;         /* CALLSTATS_PAGES_IN_FLIGHT */
+    int run_deadline;            /* CALLSTATS_RUN_DEADLINE, seconds */
+    int today_lookback;          /* CALLSTATS_TODAY_LOOKBACK, seconds */
+    int slot_offset;    /* CALLSTATS_SLOT_OFFSET, seconds; -1: derived */
+    int leader_timeout; /* CALLSTATS_LEADER_TIMEOUT, seconds */
     struct cs_list internal_accounts; /* CALLSTATS_INTERNAL_ACCOUNTS */
     struct cs_list grade_9;           /* CALLSTATS_GRADE_9 */
     struct cs_list grade_1;           /* CALLSTATS_GRADE_1 */
