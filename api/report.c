@@ -2,6 +2,9 @@
 #include "report.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
 
 /* a / b in hundredths of a unit, rounded half up, for a, b >= 0. */
 static long long hundredths_of(long long a, long long scale, long long b)
@@ -146,4 +149,159 @@ json_t *api_totals_json(const struct api_totals *t)
         average_json(t->calls_dialled, t->working_days), "avg_calls_answered",
         average_json(t->calls_answered, t->working_days), "avg_success_orders",
         average_json(t->success_orders, t->working_days));
+}
+
+/* A writer over a buffer that remembers a failed append. */
+struct writer {
+    struct buf *out;
+    bool ok;
+};
+
+static void put(struct writer *w, const char *text)
+{
+    w->ok = w->ok && buf_puts(w->out, text);
+}
+
+/* ,"key": (no comma before the first key of an object: first) */
+static void key(struct writer *w, const char *name, bool first)
+{
+    put(w, first ? "\"" : ",\"");
+    put(w, name);
+    put(w, "\":");
+}
+
+static void put_count(struct writer *w, bool present, long long value)
+{
+    char text[24];
+    if (!present) {
+        put(w, "null");
+        return;
+    }
+    snprintf(text, sizeof(text), "%lld", value);
+    put(w, text);
+}
+
+/* As jansson prints hundredths / 100.0 with 15 significant digits: the
+ * shortest decimals, and ".0" for a whole number. */
+static void put_hundredths(struct writer *w, bool present, long long h)
+{
+    char text[32];
+    if (!present)
+        snprintf(text, sizeof(text), "null");
+    else if (h % 100 == 0)
+        snprintf(text, sizeof(text), "%lld.0", h / 100);
+    else if (h % 10 == 0)
+        snprintf(text, sizeof(text), "%lld.%lld", h / 100, h % 100 / 10);
+    else
+        snprintf(text, sizeof(text), "%lld.%02lld", h / 100, h % 100);
+    put(w, text);
+}
+
+static void put_rate(struct writer *w, bool present, long long num,
+                     long long den)
+{
+    long long h = 0;
+    bool shown = present && api_rate(num, den, &h);
+    put_hundredths(w, shown, h);
+}
+
+static void put_average(struct writer *w, long long sum, int count)
+{
+    long long h = 0;
+    bool shown = api_average(sum, count, &h);
+    put_hundredths(w, shown, h);
+}
+
+static void put_bool(struct writer *w, bool value)
+{
+    put(w, value ? "true" : "false");
+}
+
+static void put_time(struct writer *w, bool present, time_t t)
+{
+    char text[48];
+    if (!present) {
+        put(w, "null");
+        return;
+    }
+    text[0] = '"';
+    api_format_time(t, text + 1, sizeof(text) - 2);
+    strcat(text, "\"");
+    put(w, text);
+}
+
+bool api_day_write(struct buf *out, const struct api_day *day)
+{
+    struct writer w = {out, true};
+    bool s = day->stats_synced, c = day->calls_synced;
+    char date[CS_DATE_LEN];
+    cs_date_format(day->date, date);
+    put(&w, "{");
+    key(&w, "date", true);
+    put(&w, "\"");
+    put(&w, date);
+    put(&w, "\"");
+    key(&w, "calls_dialled", false);
+    put_count(&w, s, day->calls_dialled);
+    key(&w, "calls_answered", false);
+    put_count(&w, s, day->calls_answered);
+    key(&w, "answer_rate", false);
+    put_rate(&w, s, day->calls_answered, day->calls_dialled);
+    key(&w, "success_orders", false);
+    put_count(&w, s, day->success_orders);
+    key(&w, "grade_9", false);
+    put_count(&w, c, day->grade_9);
+    key(&w, "grade_1", false);
+    put_count(&w, c, day->grade_1);
+    key(&w, "success_rate", false);
+    put_rate(&w, s, day->success_orders, day->calls_answered);
+    key(&w, "active_seats", false);
+    put_count(&w, s, day->active_seats);
+    key(&w, "discrepancy", false);
+    put_bool(&w, api_day_discrepancy(day));
+    key(&w, "stats_synced_at", false);
+    put_time(&w, s, day->stats_synced_at);
+    key(&w, "grades_synced_at", false);
+    put_time(&w, c, day->grades_synced_at);
+    key(&w, "synced", false);
+    put_bool(&w, s && c);
+    key(&w, "complete", false);
+    put_bool(&w, api_day_complete(day));
+    put(&w, "}");
+    return w.ok;
+}
+
+bool api_totals_write(struct buf *out, const struct api_totals *t)
+{
+    struct writer w = {out, true};
+    bool s = t->stats_days > 0, c = t->calls_days > 0;
+    put(&w, "{");
+    key(&w, "days", true);
+    put_count(&w, true, t->days);
+    key(&w, "synced_days", false);
+    put_count(&w, true, t->synced_days);
+    key(&w, "calls_dialled", false);
+    put_count(&w, s, t->calls_dialled);
+    key(&w, "calls_answered", false);
+    put_count(&w, s, t->calls_answered);
+    key(&w, "answer_rate", false);
+    put_rate(&w, true, t->calls_answered, t->calls_dialled);
+    key(&w, "success_orders", false);
+    put_count(&w, s, t->success_orders);
+    key(&w, "grade_9", false);
+    put_count(&w, c, t->grade_9);
+    key(&w, "grade_1", false);
+    put_count(&w, c, t->grade_1);
+    key(&w, "success_rate", false);
+    put_rate(&w, true, t->success_orders, t->calls_answered);
+    key(&w, "working_days", false);
+    put_count(&w, true, t->working_days);
+    key(&w, "avg_calls_dialled", false);
+    put_average(&w, t->calls_dialled, t->working_days);
+    key(&w, "avg_calls_answered", false);
+    put_average(&w, t->calls_answered, t->working_days);
+    key(&w, "avg_success_orders", false);
+    put_average(&w, t->success_orders, t->working_days);
+    put(&w, "}");
+    return w.ok;
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "csv.h"
 #include "embedded.h"
@@ -122,19 +123,26 @@ static cs_day *day_list(cs_day first, size_t n, size_t extra)
     return dates;
 }
 
-static json_t *days_json(const struct api_day *days, size_t n)
+/* A JSON array of day rows. */
+static bool write_days(struct buf *out, const struct api_day *days, size_t n)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; list != NULL && i < n; i++)
-        json_array_append_new(list, api_day_json(&days[i]));
-    return list;
+    bool ok = buf_puts(out, "[");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (i == 0 || buf_puts(out, ",")) && api_day_write(out, &days[i]);
+    return ok && buf_puts(out, "]");
 }
 
-static json_t *date_json(cs_day day)
+/* Takes a body written into out as the answer, or answers 500. */
+static void set_written(struct api_response *resp, struct buf *out, bool ok)
 {
-    char text[CS_DATE_LEN];
-    cs_date_format(day, text);
-    return json_string(text);
+    if (!ok) {
+        cs_error("response encoding failed status=200");
+        buf_free(out);
+        api_set_body(resp, 500, JSON_TYPE, (char *)out_of_memory_body,
+                     sizeof(out_of_memory_body) - 1, false);
+        return;
+    }
+    api_set_body(resp, 200, JSON_TYPE, out->data, out->len, true);
 }
 
 static void handle_health(const struct api_context *ctx, const char *query,
@@ -261,29 +269,46 @@ static void handle_daily(const struct api_context *ctx, const char *query,
     }
     struct api_totals totals;
     api_totals_compute(days, n, today_of(ctx), &totals);
-    api_set_success(resp,
-                    json_pack("{s:o, s:o, s:o, s:o}", "from", date_json(from),
-                              "to", date_json(to), "days", days_json(days, n),
-                              "totals", api_totals_json(&totals)));
+    struct buf out = {0};
+    char a[CS_DATE_LEN], b[CS_DATE_LEN], head[96];
+    cs_date_format(from, a);
+    cs_date_format(to, b);
+    snprintf(head, sizeof(head),
+             "{\"success\":true,\"data\":{\"from\":\"%s\",\"to\":\"%s\","
+             "\"days\":",
+             a, b);
+    bool ok = buf_puts(&out, head) && write_days(&out, days, n) &&
+              buf_puts(&out, ",\"totals\":") &&
+              api_totals_write(&out, &totals) && buf_puts(&out, "}}");
+    set_written(resp, &out, ok);
     free(days);
 }
 
-/* The month's data object from its n days followed by today and
- * yesterday. */
-static json_t *month_json(cs_day first, const struct api_day *days, size_t n,
-                          cs_day today)
+/* The month's answer from its n days followed by today and yesterday. */
+static void set_month(struct api_response *resp, cs_day first,
+                      const struct api_day *days, size_t n, cs_day today)
 {
-    char month[CS_DATE_LEN];
-    cs_date_format(first, month);
-    month[7] = '\0';
+    char from[CS_DATE_LEN], to[CS_DATE_LEN + 2] = "null", head[128];
+    cs_date_format(first, from);
+    if (n > 0) {
+        to[0] = '"';
+        cs_date_format(first + (cs_day)n - 1, to + 1);
+        strcat(to, "\"");
+    }
+    snprintf(head, sizeof(head),
+             "{\"success\":true,\"data\":{\"month\":\"%.7s\",\"from\":\"%s\","
+             "\"to\":%s,\"days\":",
+             from, from, to);
     struct api_totals totals;
     api_totals_compute(days, n, today, &totals);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "month", month,
-                     "from", date_json(first), "to",
-                     n > 0 ? date_json(first + (cs_day)n - 1) : json_null(),
-                     "days", days_json(days, n), "totals",
-                     api_totals_json(&totals), "today", api_day_json(&days[n]),
-                     "yesterday", api_day_json(&days[n + 1]));
+    struct buf out = {0};
+    bool ok = buf_puts(&out, head) && write_days(&out, days, n) &&
+              buf_puts(&out, ",\"totals\":") &&
+              api_totals_write(&out, &totals) &&
+              buf_puts(&out, ",\"today\":") && api_day_write(&out, &days[n]) &&
+              buf_puts(&out, ",\"yesterday\":") &&
+              api_day_write(&out, &days[n + 1]) && buf_puts(&out, "}}");
+    set_written(resp, &out, ok);
 }
 
 static void handle_month(const struct api_context *ctx, const char *query,
@@ -306,7 +331,7 @@ static void handle_month(const struct api_context *ctx, const char *query,
         dates[n] = today;
         dates[n + 1] = today - 1;
         if (read_days(ctx, dates, n + 2, days, resp))
-            api_set_success(resp, month_json(first, days, n, today));
+            set_month(resp, first, days, n, today);
     }
     free(dates);
     free(days);

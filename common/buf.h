@@ -1,6 +1,6 @@
 /* A growable byte buffer, for HTTP bodies and COPY data. */
-#ifndef WK_BUF_H
-#define WK_BUF_H
+#ifndef CS_BUF_H
+#define CS_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
