@@ -95,6 +95,7 @@ char *api_csv_days(const struct api_day *days, size_t n, size_t *len)
         cs_error("csv buffer failed rows=%zu", n);
         return NULL;
     }
+    fputs(API_CSV_BOM, out);
     api_csv_header(out);
     for (size_t i = 0; i < n; i++)
         api_csv_day(out, &days[i]);

@@ -399,7 +399,9 @@ static void test_csv(void **state)
     for (char *p = body; *p; p++)
         lines += *p == '\n';
     assert_int_equal(lines, 4); /* the header and three days */
-    assert_true(strncmp(body, "date,", 5) == 0);
+    /* The byte order mark, so that Excel reads UTF-8. */
+    assert_true(memcmp(body, "\xEF\xBB\xBF", 3) == 0);
+    assert_true(strncmp(body + 3, "date,", 5) == 0);
     char *row = strstr(body, "\n2025-10-04,");
     assert_non_null(row);
     assert_non_null(strstr(row, ",29014,5290,18.23,8,"));

@@ -244,6 +244,7 @@ static void test_csv_days(void **state)
     assert_int_equal(len, strlen(csv));
     assert_string_equal(
         csv,
+        "\xEF\xBB\xBF"
         "date,calls_dialled,calls_answered,answer_rate,success_orders,"
         "grade_9,grade_1,success_rate,active_seats,discrepancy,"
         "stats_synced_at,grades_synced_at,synced,complete\r\n"
