@@ -28,11 +28,16 @@ bool api_average(long long sum, long long count, long long *hundredths)
     return true;
 }
 
+bool api_source_complete(cs_day date, time_t synced_at)
+{
+    return synced_at >= cs_day_start(date + 1);
+}
+
 bool api_day_complete(const struct api_day *day)
 {
-    time_t end = cs_day_start(day->date + 1);
     return day->stats_synced && day->calls_synced &&
-           day->stats_synced_at >= end && day->grades_synced_at >= end;
+           api_source_complete(day->date, day->stats_synced_at) &&
+           api_source_complete(day->date, day->grades_synced_at);
 }
 
 bool api_day_discrepancy(const struct api_day *day)

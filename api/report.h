@@ -55,6 +55,10 @@ bool api_rate(long long num, long long den, long long *hundredths);
 /* sum / count in hundredths, rounded half up; false when count is 0. */
 bool api_average(long long sum, long long count, long long *hundredths);
 
+/* True when a source of day, synced at synced_at, was fetched after the
+ * day had ended, so that it can no longer change. */
+bool api_source_complete(cs_day date, time_t synced_at);
+
 /* True when both sources of the day were synced after the day had ended,
  * so that neither can still change. */
 bool api_day_complete(const struct api_day *day);

@@ -18,7 +18,9 @@
 #include "metrics.h"
 #include "params.h"
 #include "report.h"
+#include "status.h"
 #include "store.h"
+#include "tables.h"
 #include "version.h"
 
 #define JSON_TYPE    "application/json; charset=utf-8"
@@ -442,6 +444,13 @@ static const struct route {
     {"/api/stats/daily.csv", handle_daily, "from,to",
      ROUTE_NO_JSON | ROUTE_CACHE, CSV_TYPE},
     {"/api/stats/month", handle_month, "month,format", ROUTE_CACHE, NULL},
+    {"/api/stats/tasks", api_handle_tasks, "date,format",
+     ROUTE_CSV | ROUTE_CACHE, NULL},
+    {"/api/stats/seats", api_handle_seats, "date,format",
+     ROUTE_CSV | ROUTE_CACHE, NULL},
+    {"/api/stats/grades", api_handle_grades, "date,from,to,format",
+     ROUTE_CSV | ROUTE_CACHE, NULL},
+    {"/api/sync/status", api_handle_sync_status, "", 0, NULL},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
