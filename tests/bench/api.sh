@@ -81,11 +81,13 @@ timed_sync "sync 2025-10-16 (largest day)" 2025-10-16 2025-10-16
 timed_sync "sync 2025-10-16 again (replace)" 2025-10-16 2025-10-16
 timed_sync "sync October 2025 (31 days)" 2025-10-01 2025-10-31
 
-# PostgreSQL's processes, and the backends they start, join the serving core.
+# PostgreSQL's processes, and the backends they start, join the serving
+# core (a child may end meanwhile: an autovacuum worker, say).
 if [ ${#serve_cpu[@]} -gt 0 ]; then
     postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
-    for p in "$postmaster" $(pgrep -P "$postmaster"); do
-        taskset -cp 1 "$p" >/dev/null
+    taskset -cp 1 "$postmaster" >/dev/null
+    for p in $(pgrep -P "$postmaster"); do
+        taskset -cp 1 "$p" >/dev/null 2>&1 || true
     done
 fi
 
