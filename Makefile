@@ -122,6 +122,11 @@ $(BUILD)/tests/it_%: $(BUILD)/tests/integration/test_%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The API benchmark's constant handler: civetweb alone.
+$(BUILD)/tests/bench/const_server: $(BUILD)/tests/bench/const_server.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcivetweb -lpthread
+
 # Installs the Debian packages the build, the tests and the demo need;
 # does nothing when they are all present.
 deps:
@@ -154,7 +159,9 @@ integration: all
 # Benchmarks print figures; none is part of `make check`.
 # bench-worker: sync speed and memory against the \copy ceiling;
 # bench-requests: upstream requests a day, incremental against the whole
-# day every 10 minutes; bench-api: the API's latency.
+# day every 10 minutes; bench-api: the API's throughput under wrk beside a
+# constant civetweb handler and nginx (both installed here when missing,
+# never by deps), and the sync of the largest day and of a month.
 bench: bench-worker bench-requests bench-api
 bench-worker: deps
 	$(MAKE) all
@@ -163,15 +170,17 @@ bench-requests: deps
 	$(MAKE) all
 	tests/bench/requests.sh bin
 bench-api: deps
-	$(MAKE) all
-	tests/bench/api.sh bin
+	@deploy/install-deps.sh wrk nginx
+	$(MAKE) all $(BUILD)/tests/bench/const_server
+	tests/bench/api.sh bin $(BUILD)/tests/bench/const_server
 
 demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@deploy/demo.sh
 
 FORMAT_FILES = $(wildcard common/*.[ch] api/*.[ch] worker/*.[ch] \
-                 tests/sim/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch])
+                 tests/sim/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] \
+                 tests/bench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

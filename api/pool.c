@@ -10,7 +10,7 @@
 #include "db.h"
 #include "log.h"
 
-#define STATEMENT_TIMEOUT_MS "5000"
+#define STATEMENT_TIMEOUT_MS "2000"
 
 /* After a connection could not be opened, requests in the next DOWN_MS
  * milliseconds are answered at once instead of each trying again: a

@@ -492,31 +492,33 @@ static bool in_list(const char *list, const char *name, size_t len)
 }
 
 /* Decodes a parameter's name or value of len bytes into out (of size
- * outlen): %XX and '+'. False when a % is not followed by two hex digits,
- * when the result holds a control character or when it does not fit. */
-static bool decode_part(const char *text, size_t len, char *out, size_t outlen)
+ * outlen): %XX and '+'. NULL when done, else what was wrong: a % not
+ * followed by two hex digits, a control character, or too many bytes. */
+static const char *decode_part(const char *text, size_t len, char *out,
+                               size_t outlen)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '%') {
-            if (i + 2 >= len)
-                return false;
-            if (!isxdigit((unsigned char)text[i + 1]) ||
+            if (i + 2 >= len || !isxdigit((unsigned char)text[i + 1]) ||
                 !isxdigit((unsigned char)text[i + 2]))
-                return false;
+                return "has a % not followed by two hex digits";
             char hex[3] = {text[i + 1], text[i + 2], '\0'};
             c = (unsigned char)strtol(hex, NULL, 16);
             i += 2;
         } else if (c == '+') {
             c = ' ';
         }
-        if (c < 0x20 || c == 0x7f || n + 1 >= outlen)
-            return false;
+        if (c < 0x20 || c == 0x7f)
+            return c == 0 ? "holds a NUL byte (%00)"
+                          : "holds a control character such as a line break";
+        if (n + 1 >= outlen)
+            return "is too long";
         out[n++] = (char)c;
     }
     out[n] = '\0';
-    return true;
+    return NULL;
 }
 
 /*
@@ -546,23 +548,24 @@ static bool check_query(const struct route *route, const char *query,
         api_quote_value(raw, quoted, sizeof(quoted));
         /* Names are read as written: one spelt with %XX or + is refused
          * rather than taken for another. */
-        if (len > 0 && (strcspn(p, "%+") < name_len ||
-                        !decode_part(p, name_len, name, sizeof(name)))) {
+        const char *wrong = NULL;
+        if (len > 0 && strcspn(p, "%+") < name_len)
+            wrong = "is percent-encoded; names are plain words such as "
+                    "\"date\"";
+        else if (len > 0)
+            wrong = decode_part(p, name_len, name, sizeof(name));
+        if (wrong != NULL) {
             api_error_set(err, 400, "invalid_parameter",
-                          "parameter name \"%s\" is encoded or too long; "
-                          "names are plain words such as \"date\"",
-                          quoted);
+                          "parameter name \"%s\" %s", quoted, wrong);
             return false;
         }
-        if (len > 0 && name_len < len &&
-            !decode_part(p + name_len + 1, len - name_len - 1, value,
-                         sizeof(value))) {
+        if (len > 0 && name_len < len)
+            wrong = decode_part(p + name_len + 1, len - name_len - 1, value,
+                                sizeof(value));
+        if (wrong != NULL) {
             api_quote_value(name, quoted, sizeof(quoted));
-            api_error_set(err, 400, "invalid_parameter",
-                          "parameter \"%s\" is not well encoded (a %% must be "
-                          "followed by two hex digits; no control "
-                          "characters)",
-                          quoted);
+            api_error_set(err, 400, "invalid_parameter", "parameter \"%s\" %s",
+                          quoted, wrong);
             return false;
         }
         if (len > 0) {

@@ -119,9 +119,9 @@ static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
 }
 
 /* How long a statement may take before its connection is given up: the
- * server's statement_timeout (5 s) plus time for its answer to arrive. A
+ * server's statement_timeout (2 s) plus time for its answer to arrive. A
  * server that does not answer at all (a frozen host) is not waited for. */
-#define QUERY_DEADLINE_MS 7000
+#define QUERY_DEADLINE_MS 3000
 
 static const struct api_statement version_stmt = {
     API_STMT_VERSION, "version",

@@ -21,7 +21,7 @@ FNR == 1 {
 }
 {
     line = $0
-    gsub(/\\/, "\\\\", line)
+    gsub(/\\/, "&&", line)
     gsub(/"/, "\\\"", line)
     gsub(/\?/, "\\?", line)
     printf "        \"%s\\n\"\n", line

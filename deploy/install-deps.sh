@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian packages that building, testing and
-# running the demo need; installs nothing when all are present. Uses sudo
-# when not run as root.
+# running the demo need, and the packages named as arguments (the API
+# benchmark adds wrk and nginx); installs nothing when all are present. Uses
+# sudo when not run as root.
 set -euo pipefail
 
 packages=(
     gcc make pkg-config mawk clang-format tzdata curl time
     libcurl4-openssl-dev libjansson-dev libpq-dev libcivetweb-dev
     libcmocka-dev libsystemd-dev libyajl-dev faketime postgresql
+    "$@"
 )
 
 missing=()
