@@ -66,7 +66,7 @@ static void test_migrate(void **state)
     (void)state;
     char *args[] = {"migrate", NULL};
     assert_int_equal(worker("migrate", it.sim_url, NULL, args), 0);
-    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 4);
 }
 
 static void test_jobs_command(void **state)

@@ -630,7 +630,7 @@ static void test_migrate(void **state)
     (void)state;
     char *args[] = {"migrate", NULL};
     assert_int_equal(worker("migrate", upstream.url, NULL, args), 0);
-    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 4);
 }
 
 /* Row "HTTP 5xx, timeout, connection reset", passing: HTTP 500 and
