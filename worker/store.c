@@ -58,6 +58,15 @@ static const char breakdown_sql[] =
     "FROM call_records WHERE stat_date = $1::date "
     "GROUP BY stat_date, coalesce(user_id, '')";
 
+/* The last statement of a day's transaction: the data's version goes up,
+ * and listeners hear the new one once the day commits. Last, so that the
+ * row's lock, which every day's writer takes, is held only for the
+ * commit. */
+static const char version_sql[] =
+    "WITH bumped AS (UPDATE data_version SET version = version + 1, "
+    "changed_at = clock_timestamp() WHERE id = 1 RETURNING version) "
+    "SELECT pg_notify('callstats_data', version::text) FROM bumped";
+
 static const char sync_sql[] =
     "INSERT INTO sync_state (stat_date, source, synced_at, records_written, "
     "upstream_total) VALUES ($1::date, $2, to_timestamp($5::bigint), "
@@ -273,6 +282,21 @@ static bool query_count(PGconn *conn, const char *what, const char *sql,
     return ok;
 }
 
+/* Bumps data_version and queues its NOTIFY (see version_sql). */
+static bool bump_version(PGconn *conn, struct werr *err)
+{
+    PGresult *res =
+        PQexecParams(conn, version_sql, 0, NULL, NULL, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        db_failed(conn, "bump data_version", err);
+    else if (PQntuples(res) != 1)
+        ok = werr_set(err, "database table data_version lacks its row "
+                           "(id 1): run `callstats-worker migrate`");
+    PQclear(res);
+    return ok;
+}
+
 /* Rebuilds the day's counts of its records: day_grades by grade label,
  * day_breakdown by task and by seat, from the same rows. */
 static bool rebuild_day_counts(PGconn *conn, const char *date, struct werr *err)
@@ -408,6 +432,7 @@ bool store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
                        merge ? *written : upstream_total, synced_at, err) &&
         (!merge ||
          run(conn, "empty call_stage", "TRUNCATE call_stage", 0, NULL, err)) &&
+        bump_version(conn, err) &&
         run(conn, "commit calls day", "COMMIT", 0, NULL, err);
     if (!ok)
         rollback(conn);
@@ -494,6 +519,7 @@ bool store_stats_day(PGconn *conn, cs_day day,
                       err) ||
         !insert_totals(conn, date, &accounts->total, err) ||
         !set_sync_state(conn, date, "stats", rows, rows, synced_at, err) ||
+        !bump_version(conn, err) ||
         !run(conn, "commit stats day", "COMMIT", 0, NULL, err))
         goto fail;
     return true;

@@ -2,7 +2,7 @@
  * line; and writing days into the scratch database that
  * CALLSTATS_TEST_DATABASE_URL names (tests/run-unit.sh starts one):
  * replace, zero days, rollback, grades, the day's breakdown by task and
- * seat. */
+ * seat, the data's version. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,7 +145,10 @@ static void calls_day_is_replaced_whole(void **state)
                " \"taskId\": 7, \"userId\": 10001},"
                "{\"id\": 3, \"grade\": null, \"taskName\": \"x\\\\y\\nz\"},"
                "{\"id\": 4, \"grade\": \"\", \"duration\": \"0\"}]}");
+    long long version = query_int(conn, "SELECT version FROM data_version");
     assert_true(store_calls_day(conn, &cfg, day, &list, 4, time(NULL), &err));
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
     /* By task and by seat; records without the field count under ''. */
     assert_int_equal(query_int(conn, "SELECT count(*) FROM day_breakdown "
                                      "WHERE stat_date = '2001-02-03' AND "
@@ -206,8 +209,11 @@ static void failed_stats_day_keeps_the_old_one(void **state)
         &row, 1, true, {NULL, 100, 20, 2, 0, 0, NULL, NULL}};
     struct stats_table tasks = {&task, 1, false, {0}};
     struct werr err = {{0}};
+    long long version = query_int(conn, "SELECT version FROM data_version");
     assert_true(
         store_stats_day(conn, day, &accounts, &tasks, time(NULL), &err));
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
     assert_int_equal(query_int(conn, "SELECT count(*) FROM account_stats "
                                      "WHERE stat_date = '2001-02-04' AND "
                                      "user_id = '10001'"),
@@ -223,6 +229,9 @@ static void failed_stats_day_keeps_the_old_one(void **state)
     accounts.total.calls_dialled = 999;
     assert_false(store_stats_day(conn, day, &accounts, &bad, time(NULL), &err));
     assert_non_null(strstr(err.msg, "insert task_stats"));
+    /* A day rolled back leaves the version as it was. */
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
     assert_int_equal(query_int(conn, "SELECT calls_dialled FROM day_totals "
                                      "WHERE stat_date = '2001-02-04'"),
                      100);
