@@ -215,9 +215,7 @@ static bool fix_role(PGconn *conn, const char *role, const char *ident,
     bool ok = true;
     if (!st->exists) {
         snprintf(sql, sizeof(sql),
-                 "CREATE ROLE %s LOGIN IN ROLE "
-                 "callstats_reader",
-                 ident);
+                 "CREATE ROLE %s LOGIN IN ROLE callstats_reader", ident);
         ok = role_exec(conn, role, "create api role", sql, err);
         *changes += ok;
     }
