@@ -12,8 +12,11 @@
 #include "date.h"
 #include "grades.h"
 
-#define DEFAULT_TZ     "Asia/Shanghai"
-#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_TZ       "Asia/Shanghai"
+#define DEFAULT_LISTEN   "127.0.0.1:8080"
+#define DEFAULT_API_ROLE "callstats_api"
+/* PostgreSQL cuts longer names short (NAMEDATALEN - 1 bytes). */
+#define ROLE_NAME_MAX 63
 
 static char *env_copy(const char *name, const char *fallback)
 {
@@ -252,6 +255,25 @@ static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)
            check_token(cfg, err, errlen);
 }
 
+/* The API's login role that migrate makes: the default when unset, none
+ * when set empty. */
+static bool load_migrate_part(struct cs_config *cfg, char *err, size_t errlen)
+{
+    const char *role = getenv("CALLSTATS_API_ROLE");
+    if (role == NULL)
+        role = DEFAULT_API_ROLE;
+    if (strlen(role) > ROLE_NAME_MAX) {
+        snprintf(err, errlen,
+                 "CALLSTATS_API_ROLE: \"%s\" is longer than %d bytes, the "
+                 "longest name PostgreSQL keeps",
+                 role, ROLE_NAME_MAX);
+        return false;
+    }
+    cfg->api_role = role[0] != '\0' ? strdup(role) : NULL;
+    cfg->api_role_password = env_copy("CALLSTATS_API_ROLE_PASSWORD", NULL);
+    return true;
+}
+
 static bool load_grades(struct cs_config *cfg, char *err, size_t errlen)
 {
     char *g9 = env_copy("CALLSTATS_GRADE_9", CS_GRADE_9_DEFAULT);
@@ -312,7 +334,7 @@ static bool load(struct cs_config *cfg, enum cs_role role, char *err,
         return load_worker_part(cfg, err, errlen);
     if (role == CS_ROLE_API)
         return load_api_part(cfg, err, errlen);
-    return true;
+    return load_migrate_part(cfg, err, errlen);
 }
 
 bool cs_config_load(struct cs_config *cfg, enum cs_role role, char *err,
@@ -356,6 +378,8 @@ void cs_config_free(struct cs_config *cfg)
     cs_list_free(&cfg->cors_origins);
     free(cfg->tz);
     free(cfg->listen_host);
+    free(cfg->api_role);
+    free(cfg->api_role_password);
     cs_list_free(&cfg->internal_accounts);
     cs_list_free(&cfg->grade_9);
     cs_list_free(&cfg->grade_1);

@@ -15,7 +15,7 @@
 enum cs_role {
     CS_ROLE_WORKER,  /* sync and run: the database and the upstream */
     CS_ROLE_API,     /* the database and the listen address */
-    CS_ROLE_MIGRATE, /* the database alone */
+    CS_ROLE_MIGRATE, /* the database, and the API's login role */
 };
 
 /* A comma-separated list, each item trimmed of spaces, empty ones dropped. */
@@ -53,6 +53,9 @@ struct cs_config {
     struct cs_list grade_9;           /* CALLSTATS_GRADE_9 */
     struct cs_list grade_1;           /* CALLSTATS_GRADE_1 */
     enum cs_log_level log_level;      /* CALLSTATS_LOG_LEVEL */
+    /* Read by migrate alone: */
+    char *api_role;          /* CALLSTATS_API_ROLE; NULL when set empty */
+    char *api_role_password; /* CALLSTATS_API_ROLE_PASSWORD, or NULL */
 };
 
 /*

@@ -76,6 +76,7 @@ export GUANKE_PASSWORD=demo-password
 export CALLSTATS_INTERNAL_ACCOUNTS=admin
 export CALLSTATS_TZ=${CALLSTATS_TZ:-Asia/Shanghai}
 
+# migrate also makes the API's read-only role, callstats_api.
 "$bin/callstats-worker" migrate
 reader=$("$top/deploy/pg-private.sh" api-role "$pgdir")
 

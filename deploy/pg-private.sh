@@ -8,9 +8,10 @@
 #                                    "callstats" for its owner
 #   deploy/pg-private.sh stop DIR    stop (fast); no error when not running
 #   deploy/pg-private.sh api-role DIR
-#                                    create login role callstats_api in
-#                                    callstats_reader (after migrate); prints
-#                                    its connection string
+#                                    prints the connection string of the
+#                                    API's role callstats_api, which
+#                                    `callstats-worker migrate` makes (the
+#                                    cluster trusts local connections)
 set -euo pipefail
 
 cmd=${1:?usage: pg-private.sh start|stop|api-role DIR}
@@ -91,16 +92,13 @@ stop() {
 }
 
 api_role() {
-    psql_super -d callstats <<'SQL'
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'callstats_api')
-    THEN
-        CREATE ROLE callstats_api LOGIN IN ROLE callstats_reader;
-    END IF;
-END
-$$;
-SQL
+    if ! psql_super -d callstats -tA -c \
+        "SELECT 1 FROM pg_roles WHERE rolname = 'callstats_api'" | grep -q 1
+    then
+        echo "pg-private: role callstats_api does not exist; run" \
+            "callstats-worker migrate first" >&2
+        exit 1
+    fi
     conninfo callstats_api
 }
 

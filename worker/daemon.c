@@ -40,6 +40,7 @@ struct job_state {
     time_t failed_slot; /* the slot that failed last, or -1 */
     int failures;       /* of failed_slot, in a row */
     double retry_at;    /* monotonic seconds before which it waits */
+    time_t next_run;    /* the next run as sync_jobs last said it */
 };
 
 /* A run whose end could not be recorded (the database went away): it is
@@ -147,6 +148,39 @@ static bool load_state(struct daemon *d)
             return false;
     }
     return true;
+}
+
+/* Job i's next run after now: its next slot plus the offset, as
+ * `callstats-worker jobs` prints it. */
+static time_t next_run(const struct daemon *d, size_t i, time_t now)
+{
+    return sched_next_slot(&d->jobs->jobs[i], now - d->offset) + d->offset;
+}
+
+/* Writes the job table into sync_jobs, for readers, on taking the lead. */
+static bool publish_jobs(struct daemon *d)
+{
+    time_t now = time(NULL), next[SCHED_MAX_JOBS];
+    for (size_t i = 0; i < d->jobs->count; i++)
+        next[i] = next_run(d, i, now);
+    if (!runs_publish_jobs(d->lead, d->jobs, next, d->worker))
+        return false;
+    for (size_t i = 0; i < d->jobs->count; i++)
+        d->state[i].next_run = next[i];
+    return true;
+}
+
+/* Updates the next run of each job whose next slot has moved on. A
+ * failure is left for the heartbeat to judge; the row is tried again on
+ * the next pass. */
+static void update_next_runs(struct daemon *d, time_t now)
+{
+    for (size_t i = 0; i < d->jobs->count; i++) {
+        time_t next = next_run(d, i, now);
+        if (next != d->state[i].next_run &&
+            runs_job_next(d->lead, d->jobs->jobs[i].name, next))
+            d->state[i].next_run = next;
+    }
 }
 
 /* The due job with the oldest slot; -1 when none is due. */
@@ -371,7 +405,7 @@ static enum lead_end lead(struct daemon *d)
     }
     cs_info("leading the workers of this database worker=%s", d->worker);
     if (!finish_pending(d) || !runs_take_over(d->lead, d->worker, CS_VERSION) ||
-        !load_state(d))
+        !load_state(d) || !publish_jobs(d))
         return LEAD_LOST;
     notify_status("leading: idle");
     while (!sig_stop_requested()) {
@@ -383,6 +417,7 @@ static enum lead_end lead(struct daemon *d)
         }
         report_missing(d);
         time_t now = time(NULL), slot = 0;
+        update_next_runs(d, now);
         int i = due_job(d, now, &slot);
         if (i >= 0) {
             run_job(d, (size_t)i, slot);

@@ -155,7 +155,9 @@ static int cmd_migrate(void)
     cs_info("callstats-worker migrate version=%s db=%s", CS_VERSION, host);
     PGconn *conn =
         cs_db_connect(cfg.database_url, "callstats-worker migrate", false);
-    bool ok = conn != NULL && migrate_apply(conn, stdout, &err);
+    bool ok = conn != NULL && migrate_apply(conn, stdout, &err) &&
+              migrate_api_role(conn, cfg.api_role, cfg.api_role_password,
+                               stdout, &err);
     PQfinish(conn);
     cs_config_free(&cfg);
     return ok ? 0 : 1;

@@ -118,6 +118,174 @@ bool migrate_apply(PGconn *conn, FILE *out, struct werr *err)
     return ok;
 }
 
+/* What the API's role is now; exists false when there is none. */
+struct role_state {
+    bool exists, refused, login, reader, read_only;
+};
+
+static bool read_role(PGconn *conn, const char *role, struct role_state *st,
+                      struct werr *err)
+{
+    const char *p[] = {role};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT r.rolsuper OR r.rolname = current_user, r.rolcanlogin, "
+        "EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON "
+        "g.oid = m.roleid WHERE m.member = r.oid AND "
+        "g.rolname = 'callstats_reader'), "
+        "coalesce('default_transaction_read_only=on' = ANY (r.rolconfig), "
+        "false) FROM pg_roles r WHERE r.rolname = $1",
+        1, NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok) {
+        PQclear(res);
+        return failed(conn, "read api role", err);
+    }
+    memset(st, 0, sizeof(*st));
+    st->exists = PQntuples(res) == 1;
+    if (st->exists) {
+        st->refused = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        st->login = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        st->reader = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+        st->read_only = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+    }
+    PQclear(res);
+    return true;
+}
+
+/* Runs one statement on the role; a missing privilege is reported as
+ * what the operator can do about it. */
+static bool role_exec(PGconn *conn, const char *role, const char *what,
+                      const char *sql, struct werr *err)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (!ok && state != NULL && strcmp(state, "42501") == 0) {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        char line[256];
+        werr_set(err,
+                 "cannot make the API's role \"%s\": the migrating role "
+                 "lacks the privilege (%s); set CALLSTATS_API_ROLE empty to "
+                 "skip this step, or run migrate as a role with CREATEROLE",
+                 role, cs_log_value(msg ? msg : "", line, sizeof(line)));
+    } else if (!ok) {
+        failed(conn, what, err);
+    }
+    PQclear(res);
+    return ok;
+}
+
+/* The role's password as ALTER ROLE takes it: hashed here, so that the
+ * clear text never reaches a statement or a log. NULL after reporting. */
+static char *password_sql(PGconn *conn, const char *ident, const char *role,
+                          const char *password, struct werr *err)
+{
+    char *hashed = PQencryptPasswordConn(conn, password, role, NULL);
+    if (hashed == NULL) {
+        failed(conn, "hash api role password", err);
+        return NULL;
+    }
+    char *literal = PQescapeLiteral(conn, hashed, strlen(hashed));
+    PQfreemem(hashed);
+    if (literal == NULL) {
+        failed(conn, "quote api role password", err);
+        return NULL;
+    }
+    size_t len = strlen(ident) + strlen(literal) + 32;
+    char *sql = malloc(len);
+    if (sql != NULL)
+        snprintf(sql, len, "ALTER ROLE %s PASSWORD %s", ident, literal);
+    else
+        werr_set(err, "out of memory setting the API role's password");
+    PQfreemem(literal);
+    return sql;
+}
+
+/* The statements that bring the role to what st lacks, in one
+ * transaction; *changes counts them. */
+static bool fix_role(PGconn *conn, const char *role, const char *ident,
+                     const struct role_state *st, const char *password,
+                     int *changes, struct werr *err)
+{
+    char sql[256];
+    *changes = 0;
+    if (!exec(conn, "begin api role", "BEGIN", err))
+        return false;
+    bool ok = true;
+    if (!st->exists) {
+        snprintf(sql, sizeof(sql),
+                 "CREATE ROLE %s LOGIN IN ROLE callstats_reader", ident);
+        ok = role_exec(conn, role, "create api role", sql, err);
+        *changes += ok;
+    }
+    if (ok && st->exists && !st->login) {
+        snprintf(sql, sizeof(sql), "ALTER ROLE %s LOGIN", ident);
+        ok = role_exec(conn, role, "api role login", sql, err);
+        *changes += ok;
+    }
+    if (ok && st->exists && !st->reader) {
+        snprintf(sql, sizeof(sql), "GRANT callstats_reader TO %s", ident);
+        ok = role_exec(conn, role, "grant callstats_reader", sql, err);
+        *changes += ok;
+    }
+    if (ok && !st->read_only) {
+        snprintf(sql, sizeof(sql),
+                 "ALTER ROLE %s SET default_transaction_read_only = on", ident);
+        ok = role_exec(conn, role, "api role read-only", sql, err);
+        *changes += ok;
+    }
+    if (ok && password != NULL) {
+        char *set = password_sql(conn, ident, role, password, err);
+        ok =
+            set != NULL && role_exec(conn, role, "api role password", set, err);
+        *changes += ok;
+        free(set);
+    }
+    if (ok && exec(conn, "commit api role", "COMMIT", err))
+        return true;
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return false;
+}
+
+bool migrate_api_role(PGconn *conn, const char *role, const char *password,
+                      FILE *out, struct werr *err)
+{
+    struct role_state st = {0};
+    if (role == NULL) {
+        fprintf(out, "api role skipped (CALLSTATS_API_ROLE is empty)\n");
+        return true;
+    }
+    if (!read_role(conn, role, &st, err))
+        return false;
+    if (st.refused)
+        return werr_set(err,
+                        "CALLSTATS_API_ROLE names \"%s\", a superuser or the "
+                        "role migrate runs as: the API's role must only "
+                        "read; name another role, or set it empty",
+                        role);
+    char *ident = PQescapeIdentifier(conn, role, strlen(role));
+    if (ident == NULL)
+        return failed(conn, "quote api role", err);
+    int changes = 0;
+    bool ok = fix_role(conn, role, ident, &st, password, &changes, err);
+    PQfreemem(ident);
+    if (!ok)
+        return false;
+    if (changes > 0) {
+        char name[160];
+        cs_info("api role %s name=\"%s\" password=%s",
+                st.exists ? "updated" : "created",
+                cs_log_value(role, name, sizeof(name)),
+                password != NULL ? "set" : "unchanged");
+    }
+    fprintf(out, "api role %s %s\n", role,
+            changes == 0 ? "is current"
+            : st.exists  ? "updated"
+                         : "created");
+    return true;
+}
+
 bool migrate_check(PGconn *conn, struct werr *err)
 {
     int latest = 0;

@@ -182,6 +182,52 @@ int runs_missing_days(PGconn *conn, cs_day before, cs_day *first, cs_day *last)
     return count;
 }
 
+/* One job's row of sync_jobs. */
+static bool insert_job(PGconn *conn, const struct sched_job *job,
+                       time_t next_run, const char *worker)
+{
+    static const char *const sources[] = {"", "stats", "calls", "stats,calls"};
+    char spec[SCHED_SPEC_LEN], first[16], last[16], every[16], next[24];
+    sched_format(job, spec, sizeof(spec));
+    snprintf(first, sizeof(first), "%d", job->first);
+    snprintf(last, sizeof(last), "%d", job->last);
+    snprintf(every, sizeof(every), "%d", job->every);
+    format_epoch(next_run, next, sizeof(next));
+    const char *p[] = {job->name, spec,  sources[job->sources],
+                       first,     last,  job->n_at > 0 ? NULL : every,
+                       next,      worker};
+    return run(conn, "insert sync_jobs",
+               "INSERT INTO sync_jobs (job, schedule, sources, first_day, "
+               "last_day, interval_seconds, next_run, worker, updated_at) "
+               "VALUES ($1, $2, $3, $4::int, $5::int, $6::int, "
+               "to_timestamp($7::bigint), $8, now())",
+               8, p);
+}
+
+bool runs_publish_jobs(PGconn *conn, const struct sched_table *jobs,
+                       const time_t *next_runs, const char *worker)
+{
+    bool ok = run(conn, "begin sync_jobs", "BEGIN", 0, NULL) &&
+              run(conn, "delete sync_jobs", "DELETE FROM sync_jobs", 0, NULL);
+    for (size_t i = 0; ok && i < jobs->count; i++)
+        ok = insert_job(conn, &jobs->jobs[i], next_runs[i], worker);
+    if (ok && run(conn, "commit sync_jobs", "COMMIT", 0, NULL))
+        return true;
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return false;
+}
+
+bool runs_job_next(PGconn *conn, const char *job, time_t next_run)
+{
+    char next[24];
+    format_epoch(next_run, next, sizeof(next));
+    const char *p[] = {job, next};
+    return run(conn, "update sync_jobs",
+               "UPDATE sync_jobs SET next_run = to_timestamp($2::bigint), "
+               "updated_at = now() WHERE job = $1",
+               2, p);
+}
+
 bool runs_prune(PGconn *conn, int days)
 {
     char d[16];

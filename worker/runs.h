@@ -1,7 +1,8 @@
 /*
  * The worker's record in the database, written on the leader's own
  * connection: leadership (a session advisory lock), each job run in
- * sync_runs, and the leader's state in worker_state.
+ * sync_runs, the leader's state in worker_state and its job table in
+ * sync_jobs.
  */
 #ifndef WK_RUNS_H
 #define WK_RUNS_H
@@ -78,6 +79,16 @@ runs_synced_since(PGconn *conn, cs_day day, enum sched_source source,
  * whether any was. */
 __attribute__((warn_unused_result)) bool
 runs_end_stale_leader(PGconn *conn, int timeout_s, bool *ended);
+
+/* Replaces every row of sync_jobs with jobs, in one transaction, naming
+ * worker as their writer; next_runs[i] is job i's next run. */
+__attribute__((warn_unused_result)) bool
+runs_publish_jobs(PGconn *conn, const struct sched_table *jobs,
+                  const time_t *next_runs, const char *worker);
+
+/* Sets job's next_run in sync_jobs. */
+__attribute__((warn_unused_result)) bool
+runs_job_next(PGconn *conn, const char *job, time_t next_run);
 
 /* Deletes runs older than the given number of days. */
 bool runs_prune(PGconn *conn, int days);

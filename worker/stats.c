@@ -89,6 +89,30 @@ static bool read_key(const json_t *row, int query_type, char **key,
     return true;
 }
 
+/* The row's name beside its key: the account's platform id (user_id) by
+ * account, the task's name (username) by task. It is only shown to
+ * readers, so a value that is not text leaves it NULL with a warning
+ * rather than failing the day. */
+static void read_name(const json_t *row, int query_type, struct stats_row *r)
+{
+    bool by_task = query_type == STATS_BY_TASK;
+    const char *field = by_task ? "username" : "user_id";
+    struct jf_value v;
+    char dump[JF_DUMP_LEN];
+    struct werr why = {{0}};
+    struct buf text = {0};
+    jf_value_of(json_object_get(row, field), &v, dump);
+    enum jf_status st = jf_text_value(&v, field, &text, &why);
+    if (st == JF_BAD)
+        cs_warn("statistics row without its name key=\"%s\": %s", r->key,
+                why.msg);
+    if (st == JF_OK && text.len > 1) {
+        *(by_task ? &r->task_name : &r->user_id) = text.data;
+        return;
+    }
+    buf_free(&text);
+}
+
 static struct stats_row *find_row(struct stats_table *t, const char *key)
 {
     for (size_t i = 0; i < t->count; i++)
@@ -106,6 +130,22 @@ static void add_counts(struct stats_row *to, const struct stats_row *from)
     to->intention_number2 += from->intention_number2;
 }
 
+static void free_row(struct stats_row *row)
+{
+    free(row->key);
+    free(row->user_id);
+    free(row->task_name);
+}
+
+/* A repeated row's name fills in one the first row lacked. */
+static void take_name(char **to, char **from)
+{
+    if (*to == NULL) {
+        *to = *from;
+        *from = NULL;
+    }
+}
+
 static bool add_row(struct stats_table *t, struct stats_row *row,
                     struct werr *err)
 {
@@ -113,12 +153,14 @@ static bool add_row(struct stats_table *t, struct stats_row *row,
     if (same != NULL) {
         cs_warn("statistics row repeated key=\"%s\": summed", row->key);
         add_counts(same, row);
-        free(row->key);
+        take_name(&same->user_id, &row->user_id);
+        take_name(&same->task_name, &row->task_name);
+        free_row(row);
         return true;
     }
     struct stats_row *rows = realloc(t->rows, (t->count + 1) * sizeof(*rows));
     if (rows == NULL) {
-        free(row->key);
+        free_row(row);
         return werr_set(err, "out of memory at statistics row %zu", t->count);
     }
     t->rows = rows;
@@ -148,6 +190,7 @@ static bool parse_content(const json_t *content, int query_type,
             free(r.key);
             return false;
         }
+        read_name(row, query_type, &r);
         if (!add_row(out, &r, err))
             return false;
     }
@@ -186,7 +229,7 @@ fail:
 void stats_table_free(struct stats_table *table)
 {
     for (size_t i = 0; i < table->count; i++)
-        free(table->rows[i].key);
+        free_row(&table->rows[i]);
     free(table->rows);
     memset(table, 0, sizeof(*table));
 }

@@ -22,6 +22,8 @@ struct stats_row {
     int64_t success_orders;
     int64_t intention_number;
     int64_t intention_number2;
+    char *user_id;   /* by account: the account's platform id, or NULL */
+    char *task_name; /* by task: the task's name, or NULL */
 };
 
 struct stats_table {
@@ -33,7 +35,9 @@ struct stats_table {
 
 /* Reads a response's `data` of the given query_type into out (emptied
  * first). Rows of the same key are summed. data.total is required for
- * STATS_BY_ACCOUNT. Reports the field and value of anything unreadable. */
+ * STATS_BY_ACCOUNT. Reports the field and value of anything unreadable.
+ * A row's name beside its key (user_id by account, username by task) is
+ * kept when it is text or a number, and left NULL otherwise. */
 __attribute__((warn_unused_result)) bool stats_parse(const json_t *data,
                                                      int query_type,
                                                      struct stats_table *out,

@@ -41,6 +41,32 @@ static const char grades_sql[] =
     "FROM call_records WHERE stat_date = $1::date "
     "GROUP BY stat_date, coalesce(grade, '')";
 
+/* The day's records counted by task (with the task's name) and by seat;
+ * a record without the field counts under ''. */
+static const char breakdown_sql[] =
+    "INSERT INTO day_breakdown (stat_date, dimension, key, name, grade_9, "
+    "grade_1, records) "
+    "SELECT stat_date, 'task', coalesce(task_id, ''), max(task_name), "
+    "count(*) FILTER (WHERE grade_class = 'grade_9'), "
+    "count(*) FILTER (WHERE grade_class = 'grade_1'), count(*) "
+    "FROM call_records WHERE stat_date = $1::date "
+    "GROUP BY stat_date, coalesce(task_id, '') "
+    "UNION ALL "
+    "SELECT stat_date, 'seat', coalesce(user_id, ''), NULL, "
+    "count(*) FILTER (WHERE grade_class = 'grade_9'), "
+    "count(*) FILTER (WHERE grade_class = 'grade_1'), count(*) "
+    "FROM call_records WHERE stat_date = $1::date "
+    "GROUP BY stat_date, coalesce(user_id, '')";
+
+/* The last statement of a day's transaction: the data's version goes up,
+ * and listeners hear the new one once the day commits. Last, so that the
+ * row's lock, which every day's writer takes, is held only for the
+ * commit. */
+static const char version_sql[] =
+    "WITH bumped AS (UPDATE data_version SET version = version + 1, "
+    "changed_at = clock_timestamp() WHERE id = 1 RETURNING version) "
+    "SELECT pg_notify('callstats_data', version::text) FROM bumped";
+
 static const char sync_sql[] =
     "INSERT INTO sync_state (stat_date, source, synced_at, records_written, "
     "upstream_total) VALUES ($1::date, $2, to_timestamp($5::bigint), "
@@ -52,15 +78,15 @@ static const char sync_sql[] =
 
 static const char account_sql[] =
     "INSERT INTO account_stats (stat_date, username, calls_dialled, "
-    "calls_answered, success_orders, intention_number, intention_number2) "
-    "VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, "
-    "$7::bigint)";
+    "calls_answered, success_orders, intention_number, intention_number2, "
+    "user_id) VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, "
+    "$6::bigint, $7::bigint, $8)";
 
 static const char task_sql[] =
     "INSERT INTO task_stats (stat_date, task_id, calls_dialled, "
-    "calls_answered, success_orders, intention_number, intention_number2) "
-    "VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, "
-    "$7::bigint)";
+    "calls_answered, success_orders, intention_number, intention_number2, "
+    "task_name) VALUES ($1::date, $2, $3::bigint, $4::bigint, $5::bigint, "
+    "$6::bigint, $7::bigint, $8)";
 
 static const char totals_sql[] =
     "INSERT INTO day_totals (stat_date, calls_dialled, calls_answered, "
@@ -256,6 +282,36 @@ static bool query_count(PGconn *conn, const char *what, const char *sql,
     return ok;
 }
 
+/* Bumps data_version and queues its NOTIFY (see version_sql). */
+static bool bump_version(PGconn *conn, struct werr *err)
+{
+    PGresult *res =
+        PQexecParams(conn, version_sql, 0, NULL, NULL, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        db_failed(conn, "bump data_version", err);
+    else if (PQntuples(res) != 1)
+        ok = werr_set(err, "database table data_version lacks its row "
+                           "(id 1): run `callstats-worker migrate`");
+    PQclear(res);
+    return ok;
+}
+
+/* Rebuilds the day's counts of its records: day_grades by grade label,
+ * day_breakdown by task and by seat, from the same rows. */
+static bool rebuild_day_counts(PGconn *conn, const char *date, struct werr *err)
+{
+    const char *p[] = {date};
+    return run(conn, "delete day_grades",
+               "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p,
+               err) &&
+           run(conn, "insert day_grades", grades_sql, 1, p, err) &&
+           run(conn, "delete day_breakdown",
+               "DELETE FROM day_breakdown WHERE stat_date = $1::date", 1, p,
+               err) &&
+           run(conn, "insert day_breakdown", breakdown_sql, 1, p, err);
+}
+
 static bool set_sync_state(PGconn *conn, const char *date, const char *source,
                            int64_t written, int64_t total, time_t synced_at,
                            struct werr *err)
@@ -361,7 +417,6 @@ bool store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
     char date[CS_DATE_LEN], g[8];
     cs_date_format(day, date);
     snprintf(g, sizeof(g), "%d", gen);
-    const char *p[] = {date};
     const char *old[] = {date, g};
     bool ok =
         end_copy(conn, true, err) &&
@@ -370,15 +425,14 @@ bool store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
                      "DELETE FROM call_records WHERE stat_date = $1::date "
                      "AND gen <> $2::smallint",
                      2, old, err)) &&
-        run(conn, "delete day_grades",
-            "DELETE FROM day_grades WHERE stat_date = $1::date", 1, p, err) &&
-        run(conn, "insert day_grades", grades_sql, 1, p, err) &&
+        rebuild_day_counts(conn, date, err) &&
         query_count(conn, "count call_records", count_sql, date, written,
                     err) &&
         set_sync_state(conn, date, "calls", *written,
                        merge ? *written : upstream_total, synced_at, err) &&
         (!merge ||
          run(conn, "empty call_stage", "TRUNCATE call_stage", 0, NULL, err)) &&
+        bump_version(conn, err) &&
         run(conn, "commit calls day", "COMMIT", 0, NULL, err);
     if (!ok)
         rollback(conn);
@@ -403,9 +457,10 @@ bool store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                               &written, err);
 }
 
+/* One row of account_stats or (by_task) task_stats, with its name. */
 static bool insert_row(PGconn *conn, const char *what, const char *sql,
                        const char *date, const struct stats_row *row,
-                       struct werr *err)
+                       bool by_task, struct werr *err)
 {
     char v[5][24];
     const int64_t counts[] = {row->calls_dialled, row->calls_answered,
@@ -413,16 +468,18 @@ static bool insert_row(PGconn *conn, const char *what, const char *sql,
                               row->intention_number2};
     for (int i = 0; i < 5; i++)
         snprintf(v[i], sizeof(v[i]), "%" PRId64, counts[i]);
-    const char *params[] = {date, row->key, v[0], v[1], v[2], v[3], v[4]};
-    return run(conn, what, sql, 7, params, err);
+    const char *params[] = {
+        date, row->key, v[0], v[1],
+        v[2], v[3],     v[4], by_task ? row->task_name : row->user_id};
+    return run(conn, what, sql, 8, params, err);
 }
 
 static bool insert_table(PGconn *conn, const char *what, const char *sql,
                          const char *date, const struct stats_table *t,
-                         struct werr *err)
+                         bool by_task, struct werr *err)
 {
     for (size_t i = 0; i < t->count; i++)
-        if (!insert_row(conn, what, sql, date, &t->rows[i], err))
+        if (!insert_row(conn, what, sql, date, &t->rows[i], by_task, err))
             return false;
     return true;
 }
@@ -457,10 +514,12 @@ bool store_stats_day(PGconn *conn, cs_day day,
         !run(conn, "delete task_stats",
              "DELETE FROM task_stats WHERE stat_date = $1::date", 1, p, err) ||
         !insert_table(conn, "insert account_stats", account_sql, date, accounts,
+                      false, err) ||
+        !insert_table(conn, "insert task_stats", task_sql, date, tasks, true,
                       err) ||
-        !insert_table(conn, "insert task_stats", task_sql, date, tasks, err) ||
         !insert_totals(conn, date, &accounts->total, err) ||
         !set_sync_state(conn, date, "stats", rows, rows, synced_at, err) ||
+        !bump_version(conn, err) ||
         !run(conn, "commit stats day", "COMMIT", 0, NULL, err))
         goto fail;
     return true;

@@ -1,6 +1,7 @@
 /*
  * Writing a fetched day into PostgreSQL: one transaction per day and
- * source that replaces the day's rows and records its sync_state.
+ * source that replaces the day's rows, records its sync_state and, last,
+ * bumps the data's version for readers.
  */
 #ifndef WK_STORE_H
 #define WK_STORE_H
@@ -55,9 +56,11 @@ __attribute__((warn_unused_result)) bool
 store_calls_put(PGconn *conn, const struct cs_config *cfg, const char *date,
                 int gen, const struct rec_list *records, struct werr *err);
 
-/* Ends the COPY, rebuilds the day's day_grades, sets its `calls`
- * sync_state as of synced_at (when the fetch began) and commits; *written
- * is the day's records. On failure the transaction is rolled back. */
+/* Ends the COPY, rebuilds the day's day_grades and day_breakdown, sets
+ * its `calls` sync_state as of synced_at (when the fetch began), bumps
+ * data_version (with NOTIFY callstats_data) and commits; *written is the
+ * day's records. On failure the transaction is rolled back, and neither
+ * the day nor the version changes. */
 __attribute__((warn_unused_result)) bool
 store_calls_commit(PGconn *conn, cs_day day, bool merge, int gen,
                    int64_t upstream_total, time_t synced_at, int64_t *written,
@@ -72,8 +75,9 @@ store_calls_day(PGconn *conn, const struct cs_config *cfg, cs_day day,
                 const struct rec_list *records, int64_t upstream_total,
                 time_t synced_at, struct werr *err);
 
-/* Replaces day's account_stats, day_totals and task_stats and sets its
- * `stats` sync_state. Nothing changes on failure. */
+/* Replaces day's account_stats (with each account's platform id),
+ * day_totals and task_stats (with each task's name), sets its `stats`
+ * sync_state and bumps data_version. Nothing changes on failure. */
 __attribute__((warn_unused_result)) bool
 store_stats_day(PGconn *conn, cs_day day, const struct stats_table *accounts,
                 const struct stats_table *tasks, time_t synced_at,

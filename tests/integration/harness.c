@@ -293,10 +293,12 @@ json_int_t int_of(json_t *obj, const char *key)
 
 void start_api(const char *name, int port, const char *db, pid_t *pid_out)
 {
-    char exe[512], dburl[600], apidb[600], listen[64];
+    char exe[512], dburl[600], apidb[700], listen[64];
     snprintf(exe, sizeof(exe), "%s/callstats-api", it.bin);
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", db);
-    snprintf(apidb, sizeof(apidb), "CALLSTATS_API_DATABASE_URL=%s", db);
+    /* The API's own role, made by migrate: the later user= wins. */
+    snprintf(apidb, sizeof(apidb), "CALLSTATS_API_DATABASE_URL=%s user=%s", db,
+             API_ROLE);
     snprintf(listen, sizeof(listen), "CALLSTATS_LISTEN=127.0.0.1:%d", port);
     const char *env[] = {dburl, apidb, listen,
                          "CALLSTATS_INTERNAL_ACCOUNTS=admin", NULL};

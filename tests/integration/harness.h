@@ -101,6 +101,12 @@ json_t *api_json(const char *path, long want);
 
 json_int_t int_of(json_t *obj, const char *key);
 
+/* The read-only login role `callstats-worker migrate` makes for the API
+ * (CALLSTATS_API_ROLE's default). */
+#define API_ROLE "callstats_api"
+
+/* Starts the API on port with DATABASE_URL db, connecting as API_ROLE to
+ * db (a key=value connection string); waits for its ready line. */
 void start_api(const char *name, int port, const char *db, pid_t *pid_out);
 
 /* A query of the owner's connection that returns one integer. */

@@ -182,10 +182,12 @@ static void test_api_starts_on_the_read_only_role(void **state)
                         "ok");
     json_decref(health);
 
-    /* The role cannot write, whatever the API would try. */
+    /* The role cannot write, whatever the API would try, even in a
+     * transaction it declares read-write. */
     PGconn *conn = PQconnectdb(it.reader_db);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, "INSERT INTO day_totals VALUES "
+    PGresult *res = PQexec(conn, "START TRANSACTION READ WRITE; "
+                                 "INSERT INTO day_totals VALUES "
                                  "('1999-01-01', 1, 1, 1)");
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
     assert_non_null(strstr(PQerrorMessage(conn), "permission denied"));

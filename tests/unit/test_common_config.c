@@ -28,6 +28,8 @@ static const char *const variables[] = {
     "CALLSTATS_GRADE_9",
     "CALLSTATS_GRADE_1",
     "CALLSTATS_LOG_LEVEL",
+    "CALLSTATS_API_ROLE",
+    "CALLSTATS_API_ROLE_PASSWORD",
 };
 
 /* A complete worker environment; each test then breaks one thing. */
@@ -206,6 +208,38 @@ static void test_migrate_needs_only_the_database(void **state)
     expect_error(CS_ROLE_MIGRATE, "DATABASE_URL: required");
 }
 
+/* migrate's API role: callstats_api unless set, none when set empty, a
+ * password only when given. */
+static void test_migrate_api_role(void **state)
+{
+    (void)state;
+    struct cs_config cfg;
+    char err[1024];
+    assert_true(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    assert_string_equal(cfg.api_role, "callstats_api");
+    assert_null(cfg.api_role_password);
+    cs_config_free(&cfg);
+    setenv("CALLSTATS_API_ROLE", "", 1);
+    setenv("CALLSTATS_API_ROLE_PASSWORD", "s3cret", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    assert_null(cfg.api_role);
+    assert_string_equal(cfg.api_role_password, "s3cret");
+    cs_config_free(&cfg);
+    setenv("CALLSTATS_API_ROLE", "reader \"x\"", 1);
+    assert_true(cs_config_load(&cfg, CS_ROLE_MIGRATE, err, sizeof(err)));
+    assert_string_equal(cfg.api_role, "reader \"x\"");
+    cs_config_free(&cfg);
+    /* Other commands never hold the password. */
+    assert_true(cs_config_load(&cfg, CS_ROLE_WORKER, err, sizeof(err)));
+    assert_null(cfg.api_role_password);
+    cs_config_free(&cfg);
+    setenv("CALLSTATS_API_ROLE",
+           "r234567890123456789012345678901234567890"
+           "123456789012345678901234",
+           1);
+    expect_error(CS_ROLE_MIGRATE, "CALLSTATS_API_ROLE: \"r2345");
+}
+
 static void test_a_label_cannot_be_both_kinds(void **state)
 {
     (void)state;
@@ -237,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup(test_secret_alone_is_enough, reset_env),
         cmocka_unit_test_setup(test_listen_on_ipv6, reset_env),
         cmocka_unit_test_setup(test_malformed_values_are_named, reset_env),
+        cmocka_unit_test_setup(test_migrate_api_role, reset_env),
         cmocka_unit_test_setup(test_a_label_cannot_be_both_kinds, reset_env),
         cmocka_unit_test_setup(test_bad_database_url_is_not_echoed, reset_env),
         cmocka_unit_test_setup(test_migrate_needs_only_the_database, reset_env),

@@ -1,5 +1,6 @@
 /* Unit tests of the worker's statistics parsing: summary rows skipped,
- * numbers as strings, the day's totals required by account. */
+ * numbers as strings, the day's totals required by account, each row's
+ * name beside its key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,8 @@ static void accounts_skip_total_and_average_rows(void **state)
     (void)state;
     json_t *data = load(
         "{\"content\": ["
-        " {\"username\": \"seat01\", \"callout_number\": 1520,"
+        " {\"username\": \"seat01\", \"user_id\": 10001,"
+        "  \"callout_number\": 1520,"
         "  \"called_number\": \"231\", \"connected_rate\": \"15.20%\","
         "  \"success_number\": \"3\", \"intention_number\": 4,"
         "  \"intention_number2\": \"1\"},"
@@ -46,7 +48,10 @@ static void accounts_skip_total_and_average_rows(void **state)
     assert_int_equal(t.rows[0].success_orders, 3);
     assert_int_equal(t.rows[0].intention_number, 4);
     assert_int_equal(t.rows[0].intention_number2, 1);
+    assert_string_equal(t.rows[0].user_id, "10001");
+    assert_null(t.rows[0].task_name);
     assert_string_equal(t.rows[1].key, "admin");
+    assert_null(t.rows[1].user_id);
     assert_true(t.has_total);
     assert_int_equal(t.total.calls_dialled, 1520);
     assert_int_equal(t.total.calls_answered, 231);
@@ -55,27 +60,59 @@ static void accounts_skip_total_and_average_rows(void **state)
     json_decref(data);
 }
 
-static void tasks_are_keyed_by_user_id(void **state)
+static void tasks_are_keyed_by_user_id_and_named_by_username(void **state)
 {
     (void)state;
     json_t *data =
         load("{\"content\": ["
-             " {\"user_id\": 7781, \"username\": \"seat01\","
+             " {\"user_id\": 7781, \"username\": \"任务7781\","
              "  \"callout_number\": \"800\", \"called_number\": \"120\","
              "  \"success_number\": 2, \"intention_number\": 120,"
              "  \"intention_number2\": 0},"
              " {\"user_id\": \"7782\", \"callout_number\": 5,"
-             "  \"called_number\": 1, \"success_number\": 0}]}");
+             "  \"called_number\": 1, \"success_number\": 0},"
+             " {\"user_id\": 7783, \"username\": {\"odd\": 1},"
+             "  \"callout_number\": 2, \"called_number\": 0,"
+             "  \"success_number\": 0}]}");
     struct stats_table t;
     struct werr err = {{0}};
     assert_true(stats_parse(data, STATS_BY_TASK, &t, &err));
-    assert_int_equal(t.count, 2);
+    assert_int_equal(t.count, 3);
     assert_string_equal(t.rows[0].key, "7781");
+    assert_string_equal(t.rows[0].task_name, "任务7781");
+    assert_null(t.rows[0].user_id);
     assert_int_equal(t.rows[0].calls_dialled, 800);
     assert_int_equal(t.rows[0].intention_number, 120);
     assert_string_equal(t.rows[1].key, "7782");
+    assert_null(t.rows[1].task_name);
     assert_int_equal(t.rows[1].intention_number, 0);
+    /* A name that is no text is left out; the row stays. */
+    assert_string_equal(t.rows[2].key, "7783");
+    assert_null(t.rows[2].task_name);
+    assert_int_equal(t.rows[2].calls_dialled, 2);
     assert_false(t.has_total);
+    stats_table_free(&t);
+    json_decref(data);
+}
+
+static void repeated_rows_are_summed_and_keep_a_name(void **state)
+{
+    (void)state;
+    json_t *data =
+        load("{\"content\": ["
+             " {\"username\": \"seat02\", \"callout_number\": 10,"
+             "  \"called_number\": 2, \"success_number\": 1},"
+             " {\"username\": \"seat02\", \"user_id\": \"10002\","
+             "  \"callout_number\": 5, \"called_number\": 1, "
+             "\"success_number\": 0}],"
+             " \"total\": {\"callout_number\": 15, \"called_number\": 3,"
+             "  \"success_number\": 1}}");
+    struct stats_table t;
+    struct werr err = {{0}};
+    assert_true(stats_parse(data, STATS_BY_ACCOUNT, &t, &err));
+    assert_int_equal(t.count, 1);
+    assert_int_equal(t.rows[0].calls_dialled, 15);
+    assert_string_equal(t.rows[0].user_id, "10002");
     stats_table_free(&t);
     json_decref(data);
 }
@@ -130,7 +167,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accounts_skip_total_and_average_rows),
-        cmocka_unit_test(tasks_are_keyed_by_user_id),
+        cmocka_unit_test(tasks_are_keyed_by_user_id_and_named_by_username),
+        cmocka_unit_test(repeated_rows_are_summed_and_keep_a_name),
         cmocka_unit_test(empty_day_has_zero_totals),
         cmocka_unit_test(bad_rows_fail_the_day),
     };

@@ -1,7 +1,8 @@
 /* Unit tests of the day writer: COPY text escaping and the call_records
  * line; and writing days into the scratch database that
  * CALLSTATS_TEST_DATABASE_URL names (tests/run-unit.sh starts one):
- * replace, zero days, rollback, grades. */
+ * replace, zero days, rollback, grades, the day's breakdown by task and
+ * seat, the data's version. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,8 +119,9 @@ static long long query_int(PGconn *conn, const char *sql)
 static void forget_day(PGconn *conn, const char *date)
 {
     const char *tables[] = {"call_records", "day_grades", "account_stats",
-                            "day_totals",   "task_stats", "sync_state"};
-    for (size_t i = 0; i < 6; i++) {
+                            "day_totals",   "task_stats", "sync_state",
+                            "day_breakdown"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         char sql[128];
         snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE stat_date = '%s'",
                  tables[i], date);
@@ -137,11 +139,34 @@ static void calls_day_is_replaced_whole(void **state)
     parse_into(&list,
                "{\"totalCount\": 4, \"data\": ["
                "{\"id\": 1, \"grade\": \"AS1 成功单9元\","
-               " \"duration\": 30},"
-               "{\"id\": 2, \"grade\": \"19元\", \"duration\": 5},"
+               " \"duration\": 30, \"taskId\": 7, \"TaskName\": \"t7\","
+               " \"userId\": 10001},"
+               "{\"id\": 2, \"grade\": \"19元\", \"duration\": 5,"
+               " \"taskId\": 7, \"userId\": 10001},"
                "{\"id\": 3, \"grade\": null, \"taskName\": \"x\\\\y\\nz\"},"
                "{\"id\": 4, \"grade\": \"\", \"duration\": \"0\"}]}");
+    long long version = query_int(conn, "SELECT version FROM data_version");
     assert_true(store_calls_day(conn, &cfg, day, &list, 4, time(NULL), &err));
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
+    /* By task and by seat; records without the field count under ''. */
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM day_breakdown "
+                                     "WHERE stat_date = '2001-02-03' AND "
+                                     "dimension = 'task' AND key = '7' AND "
+                                     "name = 't7' AND grade_9 = 1 AND "
+                                     "grade_1 = 0 AND records = 2"),
+                     1);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM day_breakdown "
+                                     "WHERE stat_date = '2001-02-03' AND "
+                                     "dimension = 'task' AND key = '' AND "
+                                     "name = E'x\\\\y\\nz' AND records = 2"),
+                     1);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM day_breakdown "
+                                     "WHERE stat_date = '2001-02-03' AND "
+                                     "dimension = 'seat' AND name IS NULL AND "
+                                     "((key = '10001' AND records = 2) OR "
+                                     "(key = '' AND records = 2))"),
+                     2);
     assert_int_equal(query_int(conn, "SELECT count(*) FROM call_records "
                                      "WHERE stat_date = '2001-02-03'"),
                      4);
@@ -165,6 +190,9 @@ static void calls_day_is_replaced_whole(void **state)
                                      " WHERE stat_date = '2001-02-03' AND "
                                      "source = 'calls'"),
                      0);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM day_breakdown "
+                                     "WHERE stat_date = '2001-02-03'"),
+                     0);
     rec_list_free(&list);
     forget_day(conn, "2001-02-03");
     PQfinish(conn);
@@ -175,18 +203,35 @@ static void failed_stats_day_keeps_the_old_one(void **state)
     (void)state;
     PGconn *conn = test_db();
     cs_day day = cs_date_from_ymd(2001, 2, 4);
-    struct stats_row row = {"seat01", 100, 20, 2, 3, 0};
-    struct stats_table accounts = {&row, 1, true, {NULL, 100, 20, 2, 0, 0}};
-    struct stats_table tasks = {NULL, 0, false, {0}};
+    struct stats_row row = {"seat01", 100, 20, 2, 3, 0, "10001", NULL};
+    struct stats_row task = {"t1", 100, 20, 2, 20, 0, NULL, "任务1"};
+    struct stats_table accounts = {
+        &row, 1, true, {NULL, 100, 20, 2, 0, 0, NULL, NULL}};
+    struct stats_table tasks = {&task, 1, false, {0}};
     struct werr err = {{0}};
+    long long version = query_int(conn, "SELECT version FROM data_version");
     assert_true(
         store_stats_day(conn, day, &accounts, &tasks, time(NULL), &err));
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM account_stats "
+                                     "WHERE stat_date = '2001-02-04' AND "
+                                     "user_id = '10001'"),
+                     1);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM task_stats "
+                                     "WHERE stat_date = '2001-02-04' AND "
+                                     "task_name = '任务1'"),
+                     1);
     /* Two task rows of one key violate the key: the day must stay. */
-    struct stats_row twice[] = {{"t1", 1, 1, 0, 1, 0}, {"t1", 1, 1, 0, 1, 0}};
+    struct stats_row twice[] = {{"t1", 1, 1, 0, 1, 0, NULL, NULL},
+                                {"t1", 1, 1, 0, 1, 0, NULL, NULL}};
     struct stats_table bad = {twice, 2, false, {0}};
     accounts.total.calls_dialled = 999;
     assert_false(store_stats_day(conn, day, &accounts, &bad, time(NULL), &err));
     assert_non_null(strstr(err.msg, "insert task_stats"));
+    /* A day rolled back leaves the version as it was. */
+    assert_int_equal(query_int(conn, "SELECT version FROM data_version"),
+                     version + 1);
     assert_int_equal(query_int(conn, "SELECT calls_dialled FROM day_totals "
                                      "WHERE stat_date = '2001-02-04'"),
                      100);
