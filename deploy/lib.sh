@@ -4,12 +4,17 @@
 # A TCP port on 127.0.0.1 that nothing listens on: the first from $1 on,
 # or a random one from 20000 up when no start is given.
 free_port() {
-    local port=${1:-$((20000 + RANDOM % 40000))}
+    # Random ports are drawn below the kernel's ephemeral range, which the
+    # outgoing connections of busy tests and benchmarks use up.
+    local low=32768 span
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    span=$((low > 21000 ? low - 20000 : 1000))
+    local port=${1:-$((20000 + RANDOM % span))}
     while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
         if [ -n "${1:-}" ]; then
             port=$((port + 1))
         else
-            port=$((20000 + RANDOM % 40000))
+            port=$((20000 + RANDOM % span))
         fi
     done
     echo "$port"

@@ -173,16 +173,6 @@ static void assert_by_calls(json_t *rows)
                     int_of(json_array_get(rows, i), "calls_dialled"));
 }
 
-/* The day's call records were broken down by task and seat: the worker
- * fills day_breakdown (branch worker4 and after). */
-static void need_breakdown(void)
-{
-    if (db_count("SELECT count(*) FROM day_breakdown") == 0) {
-        print_message("skipped: this worker does not fill day_breakdown\n");
-        skip();
-    }
-}
-
 static void business_day(time_t t, char *buf, size_t len)
 {
     struct tm tm;
@@ -297,7 +287,7 @@ static void test_tasks_add_up_to_the_day(void **state)
 static void test_task_grades_add_up_to_the_day(void **state)
 {
     (void)state;
-    need_breakdown();
+    assert_true(db_count("SELECT count(*) FROM day_breakdown") > 0);
     const char *dates[] = {DAY, BIG_DAY};
     for (size_t d = 0; d < 2; d++) {
         char path[96];
@@ -394,7 +384,7 @@ static void test_seats_leave_out_internal_accounts(void **state)
 static void test_seat_grades_add_up_to_the_day(void **state)
 {
     (void)state;
-    need_breakdown();
+    assert_true(db_count("SELECT count(*) FROM day_breakdown") > 0);
     json_t *doc, *day_doc;
     json_t *seats =
         json_object_get(data_of("/api/stats/seats?date=" DAY, &doc), "seats");
