@@ -169,7 +169,7 @@ static void test_migrate_makes_the_api_role(void **state)
 {
     (void)state;
     assert_int_equal(migrate("migrate", NULL), 0);
-    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(db_count("SELECT count(*) FROM schema_migrations"), 5);
     assert_role(API_ROLE, "login reader read-only");
 
     const char *fresh[] = {"CALLSTATS_API_ROLE=" NEW_ROLE,
