@@ -190,7 +190,10 @@ static void test_migrate_makes_the_api_role(void **state)
                            "',' ORDER BY version) FROM schema_migrations");
     const char *again[] = {"CALLSTATS_API_ROLE=" NEW_ROLE, NULL};
     assert_int_equal(migrate("migrate-again", again), 0);
-    assert_has("migrate-again", "out", "schema is current version=4");
+    char current[64];
+    snprintf(current, sizeof(current), "schema is current version=%lld",
+             db_count("SELECT max(version) FROM schema_migrations"));
+    assert_has("migrate-again", "out", current);
     assert_has("migrate-again", "out", "api role " NEW_ROLE " is current");
     char *after = db_text("SELECT string_agg(version || ':' || applied_at, "
                           "',' ORDER BY version) FROM schema_migrations");
