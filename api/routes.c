@@ -611,8 +611,10 @@ static int accept_quality(const char *accept, const char *type)
         if (params != NULL) {
             *params++ = '\0';
             char *qp = strstr(params, "q=");
-            if (qp != NULL)
-                q = (int)(strtod(qp + 2, NULL) * 1000 + 0.5);
+            /* Clamped before the conversion: "q=1e999" or "q=nan" has
+             * no int value. */
+            double v = qp != NULL ? strtod(qp + 2, NULL) : 1;
+            q = v >= 1 ? 1000 : v > 0 ? (int)(v * 1000 + 0.5) : 0;
         }
         char *r = range;
         while (*r == ' ' || *r == '\t')
