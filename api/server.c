@@ -61,11 +61,20 @@ static void add_header(struct mg_connection *conn, const char *name,
         mg_response_header_add(conn, name, value, -1);
 }
 
+static int http_error(struct mg_connection *conn, int status,
+                      const char *errmsg);
+
 static void send_response(struct mg_connection *conn, bool head,
                           const struct api_response *resp)
 {
     char length[32], retry[16];
-    mg_response_header_start(conn, resp->status);
+    if (mg_response_header_start(conn, resp->status) != 0) {
+        /* civetweb takes "Connection: Upgrade" with "Upgrade: websocket"
+         * for a WebSocket handshake and sends no headers on it: the body
+         * would go out without a status line. None is served here. */
+        http_error(conn, 400, "WebSocket is not served");
+        return;
+    }
     if (resp->status != 304 && resp->status != 204) {
         snprintf(length, sizeof(length), "%zu", resp->length);
         add_header(conn, "Content-Type", resp->content_type);
