@@ -59,15 +59,22 @@ void log_path(char *buf, size_t len, const char *name, const char *ext)
  * standard output to WORK/name.out and standard error to WORK/name.log.
  */
 /* The children started and not yet waited for, so that what a failed
- * test left running can be stopped. */
+ * test left running can be stopped, with the names of their logs. */
 #define MAX_CHILDREN 256
 static pid_t children[MAX_CHILDREN];
+static char child_names[MAX_CHILDREN][64];
 
-static void forget_child(pid_t pid)
+/* Forgets pid; copies the name it was started under into name ("" when
+ * it was not started by spawn). */
+static void forget_child(pid_t pid, char *name, size_t len)
 {
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == pid)
+    snprintf(name, len, "%s", "");
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (children[i] == pid) {
             children[i] = 0;
+            snprintf(name, len, "%s", child_names[i]);
+        }
+    }
 }
 
 int harness_kill_leftovers(void **state)
@@ -83,6 +90,32 @@ int harness_kill_leftovers(void **state)
     return 0;
 }
 
+/* What AddressSanitizer, LeakSanitizer and UBSan write first when they
+ * find something. */
+static const char *const sanitizer_marks[] = {
+    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+
+void assert_no_sanitizer_report(const char *name)
+{
+    char *log = output_of(name, "log");
+    for (size_t i = 0; i < sizeof(sanitizer_marks) / sizeof(*sanitizer_marks);
+         i++) {
+        const char *hit = strstr(log, sanitizer_marks[i]);
+        if (hit != NULL) {
+            const char *line = hit;
+            while (line > log && line[-1] != '\n')
+                line--;
+            char quote[600];
+            snprintf(quote, sizeof(quote), "%.*s", (int)strcspn(line, "\n"),
+                     line);
+            free(log);
+            fail_msg("%s/%s.log holds a sanitizer report: %s", it.work, name,
+                     quote);
+        }
+    }
+    free(log);
+}
+
 pid_t spawn(const char *name, char *const argv[], const char *const env[])
 {
     char out[512], err[512];
@@ -93,6 +126,7 @@ pid_t spawn(const char *name, char *const argv[], const char *const env[])
         for (int i = 0; i < MAX_CHILDREN; i++) {
             if (children[i] == 0) {
                 children[i] = pid;
+                snprintf(child_names[i], sizeof(child_names[i]), "%s", name);
                 break;
             }
         }
@@ -121,7 +155,10 @@ int wait_exit(pid_t pid)
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    forget_child(pid);
+    char name[64];
+    forget_child(pid, name, sizeof(name));
+    if (name[0] != '\0')
+        assert_no_sanitizer_report(name);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -293,6 +330,12 @@ json_int_t int_of(json_t *obj, const char *key)
 
 void start_api(const char *name, int port, const char *db, pid_t *pid_out)
 {
+    start_api_env(name, port, db, NULL, pid_out);
+}
+
+void start_api_env(const char *name, int port, const char *db,
+                   const char *const extra_env[], pid_t *pid_out)
+{
     char exe[512], dburl[600], apidb[700], listen[64];
     snprintf(exe, sizeof(exe), "%s/callstats-api", it.bin);
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", db);
@@ -300,8 +343,12 @@ void start_api(const char *name, int port, const char *db, pid_t *pid_out)
     snprintf(apidb, sizeof(apidb), "CALLSTATS_API_DATABASE_URL=%s user=%s", db,
              API_ROLE);
     snprintf(listen, sizeof(listen), "CALLSTATS_LISTEN=127.0.0.1:%d", port);
-    const char *env[] = {dburl, apidb, listen,
-                         "CALLSTATS_INTERNAL_ACCOUNTS=admin", NULL};
+    const char *env[MAX_ENV] = {dburl, apidb, listen,
+                                "CALLSTATS_INTERNAL_ACCOUNTS=admin"};
+    size_t n = 4;
+    for (size_t i = 0; extra_env && extra_env[i] && n + 1 < MAX_ENV; i++)
+        env[n++] = extra_env[i];
+    env[n] = NULL;
     char *argv[] = {exe, NULL};
     *pid_out = spawn(name, argv, env);
     if (!wait_log(name, "callstats-api ready"))

@@ -62,7 +62,14 @@ void log_path(char *buf, size_t len, const char *name, const char *ext);
  */
 pid_t spawn(const char *name, char *const argv[], const char *const env[]);
 
+/* Waits for pid's end; returns its exit status (128 + N for a signal N).
+ * For a child started by spawn, fails the test when its log holds a
+ * sanitizer report. */
 int wait_exit(pid_t pid);
+
+/* Fails the test when WORK/name.log holds a report of AddressSanitizer,
+ * LeakSanitizer or UBSan. */
+void assert_no_sanitizer_report(const char *name);
 
 int run(const char *name, char *const argv[], const char *const env[]);
 
@@ -108,6 +115,10 @@ json_int_t int_of(json_t *obj, const char *key);
 /* Starts the API on port with DATABASE_URL db, connecting as API_ROLE to
  * db (a key=value connection string); waits for its ready line. */
 void start_api(const char *name, int port, const char *db, pid_t *pid_out);
+
+/* start_api with more environment ("K=V"), such as CALLSTATS_API_TOKEN. */
+void start_api_env(const char *name, int port, const char *db,
+                   const char *const extra_env[], pid_t *pid_out);
 
 /* A query of the owner's connection that returns one integer. */
 long long db_count(const char *sql);

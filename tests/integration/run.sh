@@ -83,6 +83,14 @@ for program in "${programs[@]}"; do
     passed=$((passed + p))
     failed=$((failed + f))
 done
+# A sanitizer report in any log fails the run, whichever test reaped the
+# program that wrote it (the harness fails that test too, when it can).
+reports=$(grep -l -e 'ERROR: AddressSanitizer' -e 'ERROR: LeakSanitizer' \
+    -e 'runtime error:' "$work"/*.log 2>/dev/null)
+if [ -n "$reports" ]; then
+    echo "integration: sanitizer reports in" $reports >&2
+    status=1
+fi
 summary="integration: $passed passed, $failed failed"
 [ $status -ne 0 ] && [ "$failed" -eq 0 ] && summary="integration: $passed passed, 1 failed"
 if [ $status -ne 0 ]; then
