@@ -13,8 +13,18 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lcivetweb -lpthread -lm
 
 # `make SANITIZE=1` builds everything with AddressSanitizer and UBSan into
-# build/asan; `make check` runs the tests on that build.
-ifeq ($(SANITIZE),1)
+# build/asan; `make check` runs the tests on that build. `make FUZZ=1`
+# builds with clang, libFuzzer's coverage and the same sanitizers into
+# build/fuzz, for the fuzz targets of tests/fuzz/.
+ifeq ($(FUZZ),1)
+CC       := clang
+BUILD    ?= build/fuzz
+BIN      ?= build/fuzz/bin
+CFLAGS   := -O1 -g -fno-omit-frame-pointer \
+            -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=fuzzer,address,undefined
+else ifeq ($(SANITIZE),1)
 BUILD    ?= build/asan
 BIN      ?= build/asan/bin
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -40,6 +50,8 @@ LIB_WORKER := $(BUILD)/libworker.a
 LIB_API    := $(BUILD)/libapi.a
 LIB_SIM    := $(BUILD)/libsim.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/tests/%,$(FUZZ_SRC))
 IT_SRC     := $(wildcard tests/integration/test_*.c)
 INTEGRATION := $(patsubst tests/integration/test_%.c,$(BUILD)/tests/it_%,\
                  $(IT_SRC))
@@ -47,7 +59,7 @@ INTEGRATION := $(patsubst tests/integration/test_%.c,$(BUILD)/tests/it_%,\
 PROGRAMS := $(BIN)/callstats-worker $(BIN)/callstats-api $(BIN)/callstats-sim
 
 .PHONY: all deps check unit integration demo format format-check clean \
-        sanitize bench bench-worker bench-requests bench-api
+        sanitize fuzz bench bench-worker bench-requests bench-api
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -116,6 +128,11 @@ $(BUILD)/tests/test_sim_%: $(BUILD)/tests/unit/test_sim_%.o \
 $(BUILD)/tests/test_common_%: $(BUILD)/tests/unit/test_common_%.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# A fuzz target links the API's objects; libFuzzer brings main().
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/gen/pages.o \
+                       $(LIB_API) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # Each integration program shares the harness (tests/integration/harness.c).
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/test_%.o \
                      $(BUILD)/tests/integration/harness.o $(LIB_COMMON)
@@ -136,20 +153,28 @@ sanitize:
 	$(MAKE) SANITIZE=1 all $(patsubst build/release/%,build/asan/%,\
 		$(UNIT_TESTS) $(INTEGRATION))
 
-# Unit tests, then the integration tests against a private PostgreSQL, the
-# simulator and the real binaries; all of it on the sanitizer build.
+# Unit tests, the fuzz targets for a bounded run, then the integration
+# tests against a private PostgreSQL, the simulator and the real binaries;
+# all of it on the sanitizer builds.
 check: deps
 	$(MAKE) format-check
 	tests/check-docs.sh
 	$(MAKE) all
 	$(MAKE) sanitize
 	tests/run-unit.sh build/asan/tests
+	$(MAKE) FUZZ=1 $(FUZZERS)
+	tests/fuzz/run.sh $(FUZZERS)
 	tests/integration/run.sh build/asan/bin \
 		$(patsubst build/release/%,build/asan/%,$(INTEGRATION))
 
 unit: all
 	$(MAKE) SANITIZE=1 $(patsubst build/release/%,build/asan/%,$(UNIT_TESTS))
 	tests/run-unit.sh build/asan/tests
+
+# FUZZ_RUNS=N runs each target N inputs instead of run.sh's default.
+fuzz: deps
+	$(MAKE) FUZZ=1 $(FUZZERS)
+	tests/fuzz/run.sh $(FUZZERS)
 
 integration: all
 	$(MAKE) sanitize

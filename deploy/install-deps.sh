@@ -9,6 +9,7 @@ packages=(
     gcc make pkg-config mawk clang-format tzdata curl time
     libcurl4-openssl-dev libjansson-dev libpq-dev libcivetweb-dev
     libcmocka-dev libsystemd-dev libyajl-dev faketime postgresql
+    clang libclang-rt-dev
     "$@"
 )
 
