@@ -48,7 +48,7 @@ struct api_cache {
     atomic_size_t bytes;
     atomic_llong version;
     atomic_int max_age;
-    atomic_ullong hits, misses;
+    atomic_ullong hits, misses, stale;
     long long swept; /* the thread's: answers older were dropped */
     char *conninfo;
     pthread_t thread;
@@ -116,27 +116,27 @@ int api_cache_max_age(struct api_cache *cache)
     return atomic_load(&cache->max_age);
 }
 
-bool api_cache_get(struct api_cache *cache, const char *key,
-                   struct api_response *resp)
+/* Takes a reference to the answer under key at version (any version
+ * when version is -1); NULL when there is none. */
+static struct entry *take(struct api_cache *cache, const char *key,
+                          long long version)
 {
-    long long version = atomic_load(&cache->version);
-    if (version < 0 || cache->max_bytes == 0)
-        return false;
     uint64_t h = hash_key(key);
     size_t slot = (size_t)(h & (SLOTS - 1));
     pthread_mutex_t *lock = &cache->locks[slot % STRIPES];
     pthread_mutex_lock(lock);
     struct entry *e = cache->slots[slot];
-    bool hit = e != NULL && e->hash == h && e->version == version &&
+    bool hit = e != NULL && e->hash == h &&
+               (version < 0 || e->version == version) &&
                strcmp(e->key, key) == 0;
     if (hit)
         atomic_fetch_add(&e->refs, 1);
     pthread_mutex_unlock(lock);
-    if (!hit) {
-        atomic_fetch_add(&cache->misses, 1);
-        return false;
-    }
-    atomic_fetch_add(&cache->hits, 1);
+    return hit ? e : NULL;
+}
+
+static void fill(struct entry *e, struct api_response *resp)
+{
     resp->status = 200;
     resp->content_type = e->content_type;
     memcpy(resp->disposition, e->disposition, sizeof(resp->disposition));
@@ -146,6 +146,32 @@ bool api_cache_get(struct api_cache *cache, const char *key,
     resp->version = e->version;
     resp->changed_at = e->changed_at;
     resp->cached = e;
+}
+
+bool api_cache_get(struct api_cache *cache, const char *key,
+                   struct api_response *resp)
+{
+    long long version = atomic_load(&cache->version);
+    if (version < 0 || cache->max_bytes == 0)
+        return false;
+    struct entry *e = take(cache, key, version);
+    if (e == NULL) {
+        atomic_fetch_add(&cache->misses, 1);
+        return false;
+    }
+    atomic_fetch_add(&cache->hits, 1);
+    fill(e, resp);
+    return true;
+}
+
+bool api_cache_get_stale(struct api_cache *cache, const char *key,
+                         struct api_response *resp)
+{
+    struct entry *e = cache->max_bytes ? take(cache, key, -1) : NULL;
+    if (e == NULL)
+        return false;
+    atomic_fetch_add(&cache->stale, 1);
+    fill(e, resp);
     return true;
 }
 
@@ -194,8 +220,10 @@ void api_cache_put(struct api_cache *cache, const char *key,
 }
 
 void api_cache_counts(struct api_cache *cache, unsigned long long *hits,
-                      unsigned long long *misses, size_t *bytes)
+                      unsigned long long *misses, unsigned long long *stale,
+                      size_t *bytes)
 {
+    *stale = atomic_load(&cache->stale);
     *hits = atomic_load(&cache->hits);
     *misses = atomic_load(&cache->misses);
     *bytes = atomic_load(&cache->bytes);

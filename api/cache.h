@@ -36,6 +36,12 @@ int api_cache_max_age(struct api_cache *cache);
 bool api_cache_get(struct api_cache *cache, const char *key,
                    struct api_response *resp);
 
+/* Fills resp with the last answer kept under key, whatever its version:
+ * for when the database cannot be reached to build a new one. False when
+ * none is kept. */
+bool api_cache_get_stale(struct api_cache *cache, const char *key,
+                         struct api_response *resp);
+
 /* Keeps resp's answer under key if it was read at the current version
  * and fits; resp's body then belongs to the cache (resp->cached). */
 void api_cache_put(struct api_cache *cache, const char *key,
@@ -44,8 +50,10 @@ void api_cache_put(struct api_cache *cache, const char *key,
 /* Gives back an answer taken by api_cache_get or api_cache_put. */
 void api_cache_release(void *entry);
 
-/* Versions seen by api_cache_get and api_cache_put; for the metrics. */
+/* Answers served from the cache, built anew, served stale; the memory
+ * held. For the metrics. */
 void api_cache_counts(struct api_cache *cache, unsigned long long *hits,
-                      unsigned long long *misses, size_t *bytes);
+                      unsigned long long *misses, unsigned long long *stale,
+                      size_t *bytes);
 
 #endif

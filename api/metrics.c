@@ -169,9 +169,9 @@ void api_metrics_write(struct api_metrics *metrics,
           "counter", (double)pool->failures);
     if (cache == NULL)
         return;
-    unsigned long long hits, misses;
+    unsigned long long hits, misses, stale;
     size_t bytes;
-    api_cache_counts(cache, &hits, &misses, &bytes);
+    api_cache_counts(cache, &hits, &misses, &stale, &bytes);
     gauge(out, "callstats_api_cache_hits_total",
           "Answers served from the "
           "response cache.",
@@ -180,6 +180,10 @@ void api_metrics_write(struct api_metrics *metrics,
           "Cacheable answers built "
           "anew.",
           "counter", (double)misses);
+    gauge(out, "callstats_api_cache_stale_total",
+          "Cached answers served because the database could not be "
+          "reached.",
+          "counter", (double)stale);
     gauge(out, "callstats_api_cache_bytes",
           "Memory held by cached "
           "answers.",

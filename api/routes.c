@@ -738,7 +738,7 @@ static void set_validators(const struct api_context *ctx,
              "%a, %d %b %Y %H:%M:%S GMT", &tm);
     int max_age = ctx->cache ? api_cache_max_age(ctx->cache) : 60;
     snprintf(resp->cache_control, sizeof(resp->cache_control), "max-age=%d",
-             max_age);
+             resp->stale ? 0 : max_age);
 }
 
 /* True when If-None-Match names etag (or is "*"). */
@@ -778,8 +778,19 @@ static void answer(const struct api_context *ctx, const struct route *route,
             return;
     }
     route->handler(ctx, req->query, resp);
-    if (cacheable && resp->status == 200 && resp->version >= 0)
+    if (cacheable && resp->status == 200 && resp->version >= 0) {
         api_cache_put(ctx->cache, key, resp);
+    } else if (cacheable && resp->status == 503) {
+        /* The last answer known beats none while the database is away;
+         * the worker cannot write meanwhile either, unless only the API
+         * lost it. Marked stale, not to be kept by clients. */
+        struct api_response stale = {.version = -1, .format = resp->format};
+        if (api_cache_get_stale(ctx->cache, key, &stale)) {
+            api_response_free(resp);
+            *resp = stale;
+            resp->stale = true;
+        }
+    }
 }
 
 void api_handle(const struct api_context *ctx, const struct api_request *req,

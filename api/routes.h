@@ -62,7 +62,8 @@ struct api_response {
     const char *cors_origin; /* the allowed Origin echoed, or NULL */
     bool authenticate;       /* send WWW-Authenticate: Bearer */
     int retry_after;         /* seconds for Retry-After, 0: none */
-    void *cached;            /* a cache entry the body belongs to */
+    bool stale;   /* a cached answer served as the database is unreachable */
+    void *cached; /* a cache entry the body belongs to */
 };
 
 /* Answers one request. Always fills resp (a 500 with a JSON body when

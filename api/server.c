@@ -92,6 +92,10 @@ static void send_response(struct mg_connection *conn, bool head,
         snprintf(retry, sizeof(retry), "%d", resp->retry_after);
         add_header(conn, "Retry-After", retry);
     }
+    if (resp->stale)
+        add_header(conn, "X-Callstats-Stale",
+                   "the database cannot be reached; figures as of "
+                   "Last-Modified");
     if (resp->authenticate)
         add_header(conn, "WWW-Authenticate", "Bearer realm=\"callstats\"");
     if (resp->cors_origin != NULL) {

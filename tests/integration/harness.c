@@ -68,11 +68,14 @@ static char child_names[MAX_CHILDREN][64];
  * it was not started by spawn). */
 static void forget_child(pid_t pid, char *name, size_t len)
 {
-    snprintf(name, len, "%s", "");
+    name[0] = '\0';
     for (int i = 0; i < MAX_CHILDREN; i++) {
         if (children[i] == pid) {
             children[i] = 0;
-            snprintf(name, len, "%s", child_names[i]);
+            size_t n = strnlen(child_names[i], sizeof(child_names[i]));
+            n = n < len ? n : len - 1;
+            memcpy(name, child_names[i], n);
+            name[n] = '\0';
         }
     }
 }
