@@ -17,9 +17,17 @@
  * database that is down is not hammered, nor the log filled. */
 #define DOWN_MS 250
 
+/* A request waiting for a connection: slots given back go to the
+ * longest waiting, so that none starves while others come and go. */
+struct waiter {
+    pthread_cond_t given; /* signalled when slot is set */
+    int slot;             /* -1 until a slot is handed over */
+    struct waiter *next;
+};
+
 struct api_pool {
     pthread_mutex_t lock;
-    pthread_cond_t freed; /* signalled when a slot is given back */
+    struct waiter *first, *last; /* the queue of waiting requests */
     char *conninfo;
     int size;
     int wait_ms;
@@ -45,11 +53,6 @@ struct api_pool *api_pool_create(const char *conninfo, int size, int wait_ms)
         goto fail;
     pool->size = size;
     pool->wait_ms = wait_ms;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->freed, &attr);
-    pthread_condattr_destroy(&attr);
     pthread_mutex_init(&pool->lock, NULL);
     return pool;
 fail:
@@ -70,7 +73,6 @@ void api_pool_destroy(struct api_pool *pool)
         return;
     for (int i = 0; i < pool->size; i++)
         PQfinish(pool->conns[i]);
-    pthread_cond_destroy(&pool->freed);
     pthread_mutex_destroy(&pool->lock);
     free(pool->conninfo);
     free(pool->conns);
@@ -110,32 +112,60 @@ static bool before(const struct timespec *a, const struct timespec *b)
            (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Takes a free slot, waiting up to wait_ms; -1 on time out. */
+/* Takes the waiter out of the queue; the caller holds the lock. */
+static void leave_queue(struct api_pool *pool, struct waiter *w)
+{
+    struct waiter **p = &pool->first, *prev = NULL;
+    while (*p != NULL && *p != w) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p == NULL)
+        return;
+    *p = w->next;
+    if (pool->last == w)
+        pool->last = prev;
+}
+
+/* Takes a free slot, or queues for one up to wait_ms; -1 on time out. A
+ * request never takes a free slot ahead of those already queued. */
 static int take_slot(struct api_pool *pool, int wait_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    add_ms(&deadline, wait_ms);
     pthread_mutex_lock(&pool->lock);
-    int slot = free_slot(pool);
-    if (slot < 0)
-        pool->waiting++;
-    while (slot < 0) {
-        int rc = pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline);
-        slot = free_slot(pool);
-        if (slot >= 0 || rc == ETIMEDOUT) {
-            pool->waiting--;
-            break;
-        }
-    }
+    int slot = pool->first == NULL ? free_slot(pool) : -1;
     if (slot >= 0) {
         pool->busy[slot] = true;
         pool->in_use++;
-    } else {
-        pool->timeouts++;
+        pthread_mutex_unlock(&pool->lock);
+        return slot;
     }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    add_ms(&deadline, wait_ms);
+    struct waiter w = {.slot = -1, .next = NULL};
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.given, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pool->last != NULL)
+        pool->last->next = &w;
+    else
+        pool->first = &w;
+    pool->last = &w;
+    pool->waiting++;
+    while (w.slot < 0) {
+        int rc = pthread_cond_timedwait(&w.given, &pool->lock, &deadline);
+        if (rc == ETIMEDOUT && w.slot < 0) {
+            leave_queue(pool, &w);
+            pool->timeouts++;
+            break;
+        }
+    }
+    pool->waiting--;
     pthread_mutex_unlock(&pool->lock);
-    return slot;
+    pthread_cond_destroy(&w.given);
+    return w.slot;
 }
 
 /* True while a failed connection asks requests not to try again yet. */
@@ -213,9 +243,18 @@ void api_pool_release(struct api_lease *lease)
     }
     pthread_mutex_lock(&pool->lock);
     pool->conns[lease->slot] = lease->conn;
-    pool->busy[lease->slot] = false;
-    pool->in_use--;
-    pthread_cond_signal(&pool->freed);
+    struct waiter *w = pool->first;
+    if (w != NULL) {
+        /* Handed over as it is, still busy and in use. */
+        pool->first = w->next;
+        if (pool->last == w)
+            pool->last = NULL;
+        w->slot = lease->slot;
+        pthread_cond_signal(&w->given);
+    } else {
+        pool->busy[lease->slot] = false;
+        pool->in_use--;
+    }
     pthread_mutex_unlock(&pool->lock);
     lease->conn = NULL;
 }

@@ -46,6 +46,14 @@ bool api_day_discrepancy(const struct api_day *day)
            day->success_orders != day->grade_9 + day->grade_1;
 }
 
+/* Writes n as width digits at p. */
+static char *digits(char *p, long n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        p[i] = (char)('0' + n % 10);
+    return p + width;
+}
+
 void api_format_time(time_t t, char *buf, size_t len)
 {
     struct tm tm;
@@ -53,9 +61,30 @@ void api_format_time(time_t t, char *buf, size_t len)
     long off = tm.tm_gmtoff;
     char sign = off < 0 ? '-' : '+';
     off = off < 0 ? -off : off;
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, sign, off / 3600, off % 3600 / 60);
+    if (len < 26 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, sign, off / 3600, off % 3600 / 60);
+        return;
+    }
+    /* 2025-10-01T20:00:05+08:00, without printf: the day views write two
+     * per day. */
+    char *p = digits(buf, tm.tm_year + 1900, 4);
+    *p++ = '-';
+    p = digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = digits(p, tm.tm_sec, 2);
+    *p++ = sign;
+    p = digits(p, off / 3600 % 100, 2);
+    *p++ = ':';
+    p = digits(p, off % 3600 / 60, 2);
+    *p = '\0';
 }
 
 void api_totals_compute(const struct api_day *days, size_t n, cs_day today,
@@ -175,31 +204,43 @@ static void key(struct writer *w, const char *name, bool first)
     put(w, "\":");
 }
 
+/* Writes value in decimal at the end of text (of 24 bytes at least);
+ * returns where the digits begin. */
+static char *decimal(long long value, char *end)
+{
+    unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value
+                                     : (unsigned long long)value;
+    *--end = '\0';
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    if (value < 0)
+        *--end = '-';
+    return end;
+}
+
 static void put_count(struct writer *w, bool present, long long value)
 {
     char text[24];
-    if (!present) {
-        put(w, "null");
-        return;
-    }
-    snprintf(text, sizeof(text), "%lld", value);
-    put(w, text);
+    put(w, present ? decimal(value, text + sizeof(text)) : "null");
 }
 
 /* As jansson prints hundredths / 100.0 with 15 significant digits: the
  * shortest decimals, and ".0" for a whole number. */
 static void put_hundredths(struct writer *w, bool present, long long h)
 {
-    char text[32];
-    if (!present)
-        snprintf(text, sizeof(text), "null");
-    else if (h % 100 == 0)
-        snprintf(text, sizeof(text), "%lld.0", h / 100);
-    else if (h % 10 == 0)
-        snprintf(text, sizeof(text), "%lld.%lld", h / 100, h % 100 / 10);
-    else
-        snprintf(text, sizeof(text), "%lld.%02lld", h / 100, h % 100);
-    put(w, text);
+    char text[24], fraction[4] = ".00";
+    if (!present) {
+        put(w, "null");
+        return;
+    }
+    put(w, decimal(h / 100, text + sizeof(text)));
+    fraction[1] = (char)('0' + h % 100 / 10);
+    fraction[2] = (char)('0' + h % 10);
+    if (h % 10 == 0)
+        fraction[2] = '\0';
+    put(w, fraction);
 }
 
 static void put_rate(struct writer *w, bool present, long long num,

@@ -12,24 +12,28 @@
 #include "log.h"
 
 /*
- * $1: the days as a date array literal, $2: the internal accounts, comma
- * separated (names never hold a comma: the setting is split at commas).
- * Sync times come as whole seconds since the epoch.
+ * The days of two ranges, [$1, $2] and [$3, $4], that are synced (a day
+ * without a row never was); $5: the internal accounts, comma separated
+ * (names never hold a comma: the setting is split at commas). Days come
+ * as numbers since 1970-01-01, sync times as whole seconds since the
+ * epoch. Ranges rather than a list of days: a month is an index range.
  */
 static const char read_days_sql[] =
-    "SELECT d.day::text,"
+    "SELECT s.stat_date - date '1970-01-01',"
     " floor(extract(epoch FROM s.stats_synced_at))::bigint,"
     " floor(extract(epoch FROM s.calls_synced_at))::bigint,"
     " s.calls_dialled, s.calls_answered, s.success_orders,"
     " s.active_accounts - coalesce(i.accounts, 0),"
     " s.grade_9, s.grade_1, s.records"
-    " FROM unnest($1::date[]) WITH ORDINALITY AS d(day, n)"
-    " LEFT JOIN day_summary s ON s.stat_date = d.day"
+    " FROM day_summary s"
     " LEFT JOIN (SELECT stat_date, count(*) AS accounts FROM account_stats"
-    "   WHERE stat_date = ANY ($1::date[]) AND calls_dialled > 0"
-    "     AND username = ANY (string_to_array($2, ','))"
-    "   GROUP BY stat_date) i ON i.stat_date = d.day"
-    " ORDER BY d.n";
+    "   WHERE (stat_date BETWEEN $1::date AND $2::date"
+    "       OR stat_date BETWEEN $3::date AND $4::date)"
+    "     AND calls_dialled > 0"
+    "     AND username = ANY (string_to_array($5, ','))"
+    "   GROUP BY stat_date) i USING (stat_date)"
+    " WHERE s.stat_date BETWEEN $1::date AND $2::date"
+    "    OR s.stat_date BETWEEN $3::date AND $4::date";
 
 enum {
     COL_DATE,
@@ -44,26 +48,6 @@ enum {
     COL_RECORDS,
     COL_COUNT
 };
-
-/* "{2025-10-01,2025-10-02}"; the caller frees it. NULL when out of
- * memory. */
-static char *dates_literal(const cs_day *dates, size_t n)
-{
-    char *text = malloc(n * CS_DATE_LEN + 3);
-    if (text == NULL)
-        return NULL;
-    size_t len = 0;
-    text[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            text[len++] = ',';
-        cs_date_format(dates[i], text + len);
-        len += CS_DATE_LEN - 1;
-    }
-    text[len++] = '}';
-    text[len] = '\0';
-    return text;
-}
 
 char *api_store_accounts(const struct cs_list *internal)
 {
@@ -88,32 +72,44 @@ long long api_store_count(const PGresult *res, int row, int col)
                : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* Copies the result's rows into out; false (logged) when they do not
- * match the days asked for. */
-static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
-                      struct api_day *out)
+/* Sets a day's figures from row r of the statement's result. */
+static void fill_day(const PGresult *res, int r, struct api_day *d)
 {
-    if ((size_t)PQntuples(res) != n || PQnfields(res) != COL_COUNT) {
-        cs_error("statement returned unexpected rows what=read_days "
-                 "rows=%d expected=%zu",
-                 PQntuples(res), n);
+    d->stats_synced = !PQgetisnull(res, r, COL_STATS_AT);
+    d->calls_synced = !PQgetisnull(res, r, COL_CALLS_AT);
+    d->stats_synced_at = (time_t)api_store_count(res, r, COL_STATS_AT);
+    d->grades_synced_at = (time_t)api_store_count(res, r, COL_CALLS_AT);
+    d->calls_dialled = api_store_count(res, r, COL_DIALLED);
+    d->calls_answered = api_store_count(res, r, COL_ANSWERED);
+    d->success_orders = api_store_count(res, r, COL_SUCCESS);
+    d->active_seats = api_store_count(res, r, COL_SEATS);
+    d->grade_9 = api_store_count(res, r, COL_GRADE_9);
+    d->grade_1 = api_store_count(res, r, COL_GRADE_1);
+    d->records = api_store_count(res, r, COL_RECORDS);
+}
+
+/* Fills out[i] for dates[i] (the first `run` of them consecutive days)
+ * from the rows of the days synced; a day without a row reads as never
+ * synced, and a day asked twice is filled twice. False (logged) when the
+ * rows do not have the columns expected. */
+static bool fill_days(const PGresult *res, const cs_day *dates, size_t n,
+                      size_t run, struct api_day *out)
+{
+    if (PQnfields(res) != COL_COUNT) {
+        cs_error("statement returned unexpected columns what=read_days "
+                 "columns=%d expected=%d",
+                 PQnfields(res), COL_COUNT);
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        int r = (int)i;
-        struct api_day *d = &out[i];
-        *d = (struct api_day){.date = dates[i]};
-        d->stats_synced = !PQgetisnull(res, r, COL_STATS_AT);
-        d->calls_synced = !PQgetisnull(res, r, COL_CALLS_AT);
-        d->stats_synced_at = (time_t)api_store_count(res, r, COL_STATS_AT);
-        d->grades_synced_at = (time_t)api_store_count(res, r, COL_CALLS_AT);
-        d->calls_dialled = api_store_count(res, r, COL_DIALLED);
-        d->calls_answered = api_store_count(res, r, COL_ANSWERED);
-        d->success_orders = api_store_count(res, r, COL_SUCCESS);
-        d->active_seats = api_store_count(res, r, COL_SEATS);
-        d->grade_9 = api_store_count(res, r, COL_GRADE_9);
-        d->grade_1 = api_store_count(res, r, COL_GRADE_1);
-        d->records = api_store_count(res, r, COL_RECORDS);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct api_day){.date = dates[i]};
+    for (int r = 0; r < PQntuples(res); r++) {
+        cs_day day = (cs_day)api_store_count(res, r, COL_DATE);
+        if (day >= dates[0] && day < dates[0] + (cs_day)run)
+            fill_day(res, r, &out[day - dates[0]]);
+        for (size_t i = run; i < n; i++)
+            if (dates[i] == day)
+                fill_day(res, r, &out[i]);
     }
     return true;
 }
@@ -329,33 +325,59 @@ void api_result_clear(struct api_result *result)
 }
 
 static const struct api_statement days_stmt = {API_STMT_DAYS, "read_days",
-                                               read_days_sql, 2};
+                                               read_days_sql, 5};
+
+/* The length of the run of consecutive days that dates begins with. */
+static size_t leading_run(const cs_day *dates, size_t n)
+{
+    size_t run = n > 0;
+    while (run < n && dates[run] == dates[0] + (cs_day)run)
+        run++;
+    return run;
+}
 
 bool api_store_read_days(struct api_pool *pool, const cs_day *dates, size_t n,
                          const struct cs_list *internal, struct api_day *out,
                          struct api_result *version,
                          enum api_store_failure *why)
 {
-    char *dates_text = dates_literal(dates, n);
-    char *accounts = api_store_accounts(internal);
-    bool ok = false;
     *version = (struct api_result){.rows = NULL, .version = -1};
-    if (dates_text == NULL || accounts == NULL) {
-        cs_error("query parameters allocation failed what=read_days "
-                 "days=%zu",
-                 n);
+    if (n == 0) {
         *why = API_STORE_FAILED;
-    } else {
-        const char *params[2] = {dates_text, accounts};
-        ok = api_store_query(pool, &days_stmt, params, true, version, why);
+        return false;
     }
+    /* The first range is the days' leading run; the second spans the
+     * others (today and yesterday after a month), or repeats the first. */
+    size_t run = leading_run(dates, n);
+    cs_day lo = dates[0] + (cs_day)run - 1, hi = lo, first = dates[0];
+    if (run < n) {
+        lo = hi = dates[run];
+        for (size_t i = run; i < n; i++) {
+            lo = dates[i] < lo ? dates[i] : lo;
+            hi = dates[i] > hi ? dates[i] : hi;
+        }
+    } else {
+        lo = first;
+    }
+    char a[CS_DATE_LEN], b[CS_DATE_LEN], c[CS_DATE_LEN], d[CS_DATE_LEN];
+    cs_date_format(first, a);
+    cs_date_format(first + (cs_day)run - 1, b);
+    cs_date_format(lo, c);
+    cs_date_format(hi, d);
+    char *accounts = api_store_accounts(internal);
+    if (accounts == NULL) {
+        cs_error("query parameters allocation failed what=read_days");
+        *why = API_STORE_FAILED;
+        return false;
+    }
+    const char *params[5] = {a, b, c, d, accounts};
+    bool ok = api_store_query(pool, &days_stmt, params, true, version, why);
     if (ok) {
-        ok = fill_days(version->rows, dates, n, out);
+        ok = fill_days(version->rows, dates, n, run, out);
         if (!ok)
             *why = API_STORE_FAILED;
         api_result_clear(version);
     }
-    free(dates_text);
     free(accounts);
     return ok;
 }

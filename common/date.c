@@ -2,6 +2,7 @@
 #include "date.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,9 @@ void cs_date_format(cs_day day, char *buf)
     snprintf(buf, CS_DATE_LEN, "%04u-%02u-%02u", uy, um, ud);
 }
 
+/* Counts the zones applied, so that a start of another zone is not used. */
+static atomic_uint zone_changes = 1;
+
 bool cs_tz_apply(const char *zone, char *err, size_t errlen)
 {
     if (zone[0] == '\0' || zone[0] == '/' || strstr(zone, "..")) {
@@ -119,6 +123,7 @@ bool cs_tz_apply(const char *zone, char *err, size_t errlen)
     }
     setenv("TZ", zone, 1);
     tzset();
+    atomic_fetch_add(&zone_changes, 1);
     return true;
 }
 
@@ -129,13 +134,31 @@ cs_day cs_day_of(time_t t)
     return cs_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* Day starts already computed, per thread: mktime reads the zone again on
+ * every call, and the API asks the same few dozen days over and over. The
+ * zone is set once at start (cs_tz_apply), so a start never changes. */
+#define DAY_STARTS 64
+static _Thread_local struct {
+    cs_day day;
+    time_t start;
+    unsigned zone; /* zone_changes when computed; 0: never */
+} day_starts[DAY_STARTS];
+
 time_t cs_day_start(cs_day day)
 {
+    unsigned slot = (unsigned)day % DAY_STARTS;
+    unsigned zone = atomic_load(&zone_changes);
+    if (day_starts[slot].zone == zone && day_starts[slot].day == day)
+        return day_starts[slot].start;
     int y, m, d;
     cs_date_to_ymd(day, &y, &m, &d);
     struct tm tm = {
         .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
-    return mktime(&tm);
+    time_t start = mktime(&tm);
+    day_starts[slot].day = day;
+    day_starts[slot].start = start;
+    day_starts[slot].zone = zone;
+    return start;
 }
 
 cs_day cs_today(void)
