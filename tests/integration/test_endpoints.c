@@ -769,6 +769,126 @@ static void test_status_jobs_and_worker(void **state)
     free(r.body);
 }
 
+/* Every path the OpenAPI document lists answers its example with data:
+ * 200 and the first content type documented for it. */
+static void test_openapi_examples_answer(void **state)
+{
+    (void)state;
+    json_t *doc = api_json("/api/openapi.json", 200);
+    const char *path;
+    json_t *item;
+    int asked = 0;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        json_t *get_op = json_object_get(item, "get");
+        const char *query =
+            json_string_value(json_object_get(get_op, "x-example-query"));
+        assert_non_null(query);
+        json_t *content = json_object_get(
+            json_object_get(json_object_get(get_op, "responses"), "200"),
+            "content");
+        const char *type = json_object_iter_key(json_object_iter(content));
+        assert_non_null(type);
+        char target[256];
+        snprintf(target, sizeof(target), "%s%s%s", path, query[0] ? "?" : "",
+                 query);
+        struct reply r;
+        get(target, NULL, &r);
+        if (r.status != 200 || strncmp(r.content_type, type, strlen(type)))
+            fail_msg("%s answers %ld %s, documented 200 %s", target, r.status,
+                     r.content_type, type);
+        free(r.body);
+        asked++;
+    }
+    assert_int_equal(asked, 14);
+    json_decref(doc);
+}
+
+/* The value of the sample of metrics text whose name and labels are
+ * exactly series ("name{labels}"); -1 when absent. */
+static double metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        const char *end = strchr(line, '\n');
+        if (end == NULL)
+            break;
+        line = end + 1;
+    }
+    return -1;
+}
+
+/* /metrics counts what was asked by route and status, never names a date
+ * or a raw path, and reads the worker's tables. */
+static void test_metrics(void **state)
+{
+    (void)state;
+    struct reply r;
+    get("/metrics", NULL, &r);
+    assert_int_equal(r.status, 200);
+    double month_before =
+        metric(r.body, "callstats_api_requests_total{route=\"/api/stats/"
+                       "month\",status=\"200\"}");
+    double other_before = metric(
+        r.body, "callstats_api_requests_total{route=\"other\",status=\"404\"}");
+    free(r.body);
+    for (int i = 0; i < 3; i++) {
+        get("/api/stats/month?month=2025-10", NULL, &r);
+        assert_int_equal(r.status, 200);
+        free(r.body);
+    }
+    get("/api/no-such-2025-10-04", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    get("/api/stats/month?month=2025-13", NULL, &r);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    exec_sql("INSERT INTO sync_runs (job, slot, status, started_at,"
+             " finished_at, worker) VALUES ('it-metrics', now(), 'success',"
+             " '2025-10-04 01:00:01+08', '2025-10-04 01:00:09+08', 'it')");
+
+    get("/metrics", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(strncmp(r.content_type, "text/plain", 10) == 0);
+    const char *t = r.body;
+    assert_true(
+        metric(t,
+               "callstats_api_requests_total{route=\"/api/stats/month\","
+               "status=\"200\"}") == (month_before < 0 ? 0 : month_before) + 3);
+    assert_true(metric(t, "callstats_api_requests_total{route=\"other\","
+                          "status=\"404\"}") ==
+                (other_before < 0 ? 0 : other_before) + 1);
+    assert_true(metric(t, "callstats_api_requests_total{route=\"/api/stats/"
+                          "month\",status=\"400\"}") >= 1);
+    /* The histogram's last bucket is its count. */
+    double count = metric(t, "callstats_api_request_duration_seconds_count{"
+                             "route=\"/api/stats/month\"}");
+    assert_true(count >= 4);
+    assert_true(metric(t, "callstats_api_request_duration_seconds_bucket{"
+                          "route=\"/api/stats/month\",le=\"+Inf\"}") == count);
+    assert_true(metric(t, "callstats_api_pool_size") == 4);
+    assert_true(metric(t, "callstats_api_pool_in_use") >= 0);
+    assert_true(metric(t, "callstats_database_up") == 1);
+    assert_true(metric(t, "callstats_api_cache_hits_total") >= 2);
+    assert_true(metric(t, "callstats_api_data_version") >= 1);
+    /* 2025-10-04 01:00:09 +08:00 */
+    assert_true(metric(t, "callstats_job_last_success_timestamp_seconds{"
+                          "job=\"it-metrics\"}") == 1759510809);
+    /* Today's calls and statistics were synced by this program. */
+    double age =
+        metric(t, "callstats_today_data_age_seconds{source=\"calls\"}");
+    assert_true(age >= 0 && age < 3600);
+    assert_true(
+        metric(t, "callstats_today_data_age_seconds{source=\"stats\"}") >= 0);
+    /* Labels never carry a date or the path as sent. */
+    assert_null(strstr(t, "2025-10"));
+    assert_null(strstr(t, "no-such"));
+    free(r.body);
+    exec_sql("DELETE FROM sync_runs WHERE job = 'it-metrics'");
+}
+
 /* Stops the API as systemd would, then whatever a failed test left. */
 static int stop_api(void **state)
 {
@@ -799,6 +919,8 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_status_days),
         cmocka_unit_test(test_status_jobs_and_worker),
+        cmocka_unit_test(test_openapi_examples_answer),
+        cmocka_unit_test(test_metrics),
     };
     int failed =
         cmocka_run_group_tests_name("endpoints", tests, NULL, stop_api);
