@@ -784,7 +784,9 @@ static void answer(const struct api_context *ctx, const struct route *route,
         /* The last answer known beats none while the database is away;
          * the worker cannot write meanwhile either, unless only the API
          * lost it. Marked stale, not to be kept by clients. */
-        struct api_response stale = {.version = -1, .format = resp->format};
+        struct api_response stale = {.version = -1,
+                                     .format = resp->format,
+                                     .cors_origin = resp->cors_origin};
         if (api_cache_get_stale(ctx->cache, key, &stale)) {
             api_response_free(resp);
             *resp = stale;

@@ -101,7 +101,8 @@ static void send_response(struct mg_connection *conn, bool head,
     if (resp->cors_origin != NULL) {
         add_header(conn, "Access-Control-Allow-Origin", resp->cors_origin);
         add_header(conn, "Access-Control-Expose-Headers",
-                   "ETag, Last-Modified, Content-Disposition, Retry-After");
+                   "ETag, Last-Modified, Content-Disposition, Retry-After, "
+                   "X-Callstats-Stale");
         if (resp->status == 204) {
             add_header(conn, "Access-Control-Allow-Methods",
                        "GET, HEAD, OPTIONS");

@@ -1314,8 +1314,9 @@ static double until_status(int port, const char *path, int want, double ms,
 }
 
 /* While the database is down: ready says 503 within a second, health
- * 200, and the API with a cache serves the month it has, marked stale,
- * and 503 for a month it never built. */
+ * 200, and the API with a cache serves the month it has, marked stale
+ * (with its CORS headers for a listed origin), and 503 for a month it
+ * never built. */
 static void check_during_outage(void)
 {
     struct reply r;
@@ -1336,6 +1337,18 @@ static void check_during_outage(void)
     r = get_expect(api_port, MONTH, NULL, 200);
     assert_true(has_header(&r, "X-Callstats-Stale"));
     assert_string_equal(r.body, month_before);
+    reply_free(&r);
+    /* A listed origin's page can read the stale answer too. */
+    char origin[64];
+    r = get_expect(api_port, MONTH, "Origin: " ORIGIN "\r\n", 200);
+    assert_true(has_header(&r, "X-Callstats-Stale"));
+    assert_true(
+        header_of(&r, "Access-Control-Allow-Origin", origin, sizeof(origin)));
+    assert_string_equal(origin, ORIGIN);
+    char exposed[128];
+    assert_true(header_of(&r, "Access-Control-Expose-Headers", exposed,
+                          sizeof(exposed)));
+    assert_non_null(strstr(exposed, "X-Callstats-Stale"));
     reply_free(&r);
     r = get_expect(api_port, "/api/stats/month?month=2025-09", NULL, 503);
     assert_true(has_code(&r, "database_unavailable"));
@@ -1368,7 +1381,8 @@ static void test_database_outage(void **state)
     (void)state;
     const char *no_cache[] = {"CALLSTATS_API_CACHE_MB=0", NULL};
     start_api_env("api-nocache", api2_port, it.db, no_cache, &api2_pid);
-    start_api("api-cached", api_port, it.db, &api_pid);
+    const char *cors[] = {"CALLSTATS_CORS_ORIGINS=" ORIGINS, NULL};
+    start_api_env("api-cached", api_port, it.db, cors, &api_pid);
     struct reply r = get_expect(api2_port, MONTH, NULL, 200);
     month_before = r.body;
     r.body = NULL;
