@@ -19,13 +19,16 @@
 #include "server.h"
 #include "version.h"
 
+static const char usage_text[] =
+    "usage: callstats-api [--version | --help]\n"
+    "Serves the figures callstats-worker stores, as JSON, CSV and a\n"
+    "dashboard page, until SIGTERM or SIGINT. Configured by the\n"
+    "environment: see docs/configuration.md; endpoints: docs/api.md.\n";
+
 static int usage(const char *arg)
 {
-    fprintf(stderr,
-            "callstats-api: unknown argument \"%s\"\n"
-            "usage: callstats-api [--version]\n"
-            "Configured by the environment: see docs/configuration.md.\n",
-            arg);
+    fprintf(stderr, "callstats-api: unknown argument \"%s\"\n%s", arg,
+            usage_text);
     return 2;
 }
 
@@ -90,6 +93,11 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("callstats-api %s\n", CS_VERSION);
+        return 0;
+    }
+    if (argc > 1 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_text, stdout);
         return 0;
     }
     if (argc > 1)

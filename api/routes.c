@@ -786,7 +786,8 @@ static void answer(const struct api_context *ctx, const struct route *route,
          * lost it. Marked stale, not to be kept by clients. */
         struct api_response stale = {.version = -1,
                                      .format = resp->format,
-                                     .cors_origin = resp->cors_origin};
+                                     .cors_origin = resp->cors_origin,
+                                     .vary_origin = resp->vary_origin};
         if (api_cache_get_stale(ctx->cache, key, &stale)) {
             api_response_free(resp);
             *resp = stale;
@@ -803,6 +804,7 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
     char quoted[48];
     const struct route *route = find_route(req->path);
     resp->cors_origin = allowed_origin(ctx, req->origin);
+    resp->vary_origin = ctx->cfg->cors_origins.count > 0;
     bool get = strcmp(req->method, "GET") == 0;
     bool head = strcmp(req->method, "HEAD") == 0;
     if (route == NULL) {

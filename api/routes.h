@@ -60,6 +60,7 @@ struct api_response {
     char cache_control[40];
     const char *vary;        /* NULL when absent */
     const char *cors_origin; /* the allowed Origin echoed, or NULL */
+    bool vary_origin;        /* origins are listed: answers vary by them */
     bool authenticate;       /* send WWW-Authenticate: Bearer */
     int retry_after;         /* seconds for Retry-After, 0: none */
     bool stale;   /* a cached answer served as the database is unreachable */

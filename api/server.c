@@ -111,7 +111,9 @@ static void send_response(struct mg_connection *conn, bool head,
             add_header(conn, "Access-Control-Max-Age", "600");
         }
     }
-    if (resp->cors_origin != NULL)
+    /* With origins listed, an answer depends on the Origin sent, even
+     * when it names none of them. */
+    if (resp->vary_origin)
         add_header(conn, "Vary", "Origin");
     mg_response_header_send(conn);
     if (!head && resp->length > 0 && resp->status != 304)

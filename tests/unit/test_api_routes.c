@@ -287,6 +287,7 @@ static void test_cors(void **state)
     req.origin = "https://c.example";
     api_handle(&ctx, &req, &resp);
     assert_null(resp.cors_origin);
+    assert_true(resp.vary_origin);
     api_response_free(&resp);
     req.method = "GET";
     req.path = "/api/health";
@@ -295,6 +296,10 @@ static void test_cors(void **state)
     assert_string_equal(resp.cors_origin, "https://a.example");
     api_response_free(&resp);
     cs_list_free(&cfg.cors_origins);
+    req.origin = NULL;
+    api_handle(&ctx, &req, &resp);
+    assert_false(resp.vary_origin);
+    api_response_free(&resp);
 }
 
 int main(void)
