@@ -107,15 +107,17 @@ static void write_durations(struct api_metrics *m, FILE *out)
           out);
     for (size_t r = 0; r < m->routes; r++) {
         struct route_counts *c = &m->counts[r];
-        unsigned long long total = 0;
+        /* Read once: requests counted while this is written must not make
+         * a bucket exceed +Inf (and _count). */
+        unsigned long long seen[BUCKET_COUNT + 1], total = 0;
         for (size_t b = 0; b <= BUCKET_COUNT; b++)
-            total += atomic_load(&c->buckets[b]);
+            total += seen[b] = atomic_load(&c->buckets[b]);
         if (total == 0)
             continue;
         const char *route = api_route_path(r);
         unsigned long long cumulative = 0;
         for (size_t b = 0; b < BUCKET_COUNT; b++) {
-            cumulative += atomic_load(&c->buckets[b]);
+            cumulative += seen[b];
             fprintf(
                 out,
                 "callstats_api_request_duration_seconds_bucket{route=\"%s\","

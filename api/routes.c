@@ -75,7 +75,8 @@ void api_set_store_failure(struct api_response *resp,
                       "the database cannot be reached; try again later");
     else if (why == API_STORE_BUSY)
         api_error_set(&err, 503, "database_busy",
-                      "every database connection is in use; try again");
+                      "the database is busy (no connection came free, or a "
+                      "query ran out of time); try again");
     if (why != API_STORE_FAILED)
         resp->retry_after = why == API_STORE_BUSY ? 1 : 5;
     else

@@ -159,8 +159,31 @@ static PGresult *next_result(PGconn *conn, const struct deadline *start,
     return PQgetResult(conn);
 }
 
+/* The first error the server sent for a pipeline: its SQLSTATE and
+ * message, for the log and for what the request is answered. */
+struct failure {
+    char sqlstate[6];
+    char message[200];
+};
+
+/* A query cancelled (SQLSTATE 57014): statement_timeout, a lock held
+ * longer than that. The database is busy, not the request wrong. */
+#define QUERY_CANCELED "57014"
+
+static void note_failure(const PGresult *res, struct failure *failure)
+{
+    if (failure->message[0] != '\0' || PQresultStatus(res) != PGRES_FATAL_ERROR)
+        return;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    snprintf(failure->sqlstate, sizeof(failure->sqlstate), "%s",
+             state ? state : "");
+    snprintf(failure->message, sizeof(failure->message), "%s",
+             PQresultErrorMessage(res));
+}
+
 /* Prepares stmt on the lease's connection unless it already is. */
-static bool prepare(struct api_lease *lease, const struct api_statement *stmt)
+static bool prepare(struct api_lease *lease, const struct api_statement *stmt,
+                    struct failure *failure)
 {
     unsigned long long bit = 1ULL << stmt->id;
     if (*lease->prepared & bit)
@@ -168,6 +191,8 @@ static bool prepare(struct api_lease *lease, const struct api_statement *stmt)
     PGresult *res =
         PQprepare(lease->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        note_failure(res, failure);
     PQclear(res);
     if (ok)
         *lease->prepared |= bit;
@@ -177,7 +202,7 @@ static bool prepare(struct api_lease *lease, const struct api_statement *stmt)
 /* Reads the results of one statement of the pipeline: the last one that
  * is not NULL, which must hold rows. */
 static PGresult *statement_rows(PGconn *conn, const struct deadline *start,
-                                bool *timed_out)
+                                bool *timed_out, struct failure *failure)
 {
     PGresult *res, *last = NULL;
     while ((res = next_result(conn, start, timed_out)) != NULL) {
@@ -186,6 +211,7 @@ static PGresult *statement_rows(PGconn *conn, const struct deadline *start,
     }
     if (PQresultStatus(last) == PGRES_TUPLES_OK)
         return last;
+    note_failure(last, failure);
     PQclear(last);
     return NULL;
 }
@@ -194,10 +220,12 @@ static PGresult *statement_rows(PGconn *conn, const struct deadline *start,
  * reads both; false on any failure, for the caller to log. */
 static bool run_once(struct api_lease *lease, const struct api_statement *stmt,
                      const char *const *params, bool versioned,
-                     struct api_result *out, long deadline_ms, bool *timed_out)
+                     struct api_result *out, long deadline_ms, bool *timed_out,
+                     struct failure *failure)
 {
     PGconn *conn = lease->conn;
-    if ((versioned && !prepare(lease, &version_stmt)) || !prepare(lease, stmt))
+    if ((versioned && !prepare(lease, &version_stmt, failure)) ||
+        !prepare(lease, stmt, failure))
         return false;
     struct deadline start = {.ms = deadline_ms};
     clock_gettime(CLOCK_MONOTONIC, &start.start);
@@ -210,8 +238,9 @@ static bool run_once(struct api_lease *lease, const struct api_statement *stmt,
                 PQpipelineSync(conn);
     PGresult *version = NULL, *rows = NULL;
     if (sent) {
-        version = versioned ? statement_rows(conn, &start, timed_out) : NULL;
-        rows = statement_rows(conn, &start, timed_out);
+        version =
+            versioned ? statement_rows(conn, &start, timed_out, failure) : NULL;
+        rows = statement_rows(conn, &start, timed_out, failure);
     }
     /* Whatever happened, read up to the pipeline's end so that the
      * connection can leave pipeline mode, unless it is broken. */
@@ -240,10 +269,12 @@ static bool run_once(struct api_lease *lease, const struct api_statement *stmt,
     return ok;
 }
 
-static void log_failure(PGconn *conn, enum cs_log_level level, const char *what,
+static void log_failure(PGconn *conn, const struct failure *failure,
+                        enum cs_log_level level, const char *what,
                         const char *statement)
 {
-    const char *msg = PQerrorMessage(conn);
+    const char *msg =
+        failure->message[0] ? failure->message : PQerrorMessage(conn);
     char line[256];
     cs_log(level, "%s what=%s error=\"%s\"", what, statement,
            cs_log_value(msg[0] ? msg : "the statement returned no rows", line,
@@ -269,28 +300,35 @@ static bool query_within(struct api_pool *pool,
         return false;
     }
     bool timed_out = false;
-    bool ok =
-        run_once(&lease, stmt, params, versioned, out, deadline_ms, &timed_out);
+    struct failure failure = {{0}, {0}};
+    bool ok = run_once(&lease, stmt, params, versioned, out, deadline_ms,
+                       &timed_out, &failure);
     /* A restarted server closes every connection: try once on a new one. */
     if (!ok && !timed_out && PQstatus(lease.conn) != CONNECTION_OK) {
-        log_failure(lease.conn, CS_LOG_WARN,
+        log_failure(lease.conn, &failure, CS_LOG_WARN,
                     "database connection lost, reconnecting", stmt->name);
+        failure = (struct failure){{0}, {0}};
         if (!api_pool_reconnect(&lease)) {
             *why = API_STORE_UNAVAILABLE;
             api_pool_release(&lease);
             return false;
         }
         ok = run_once(&lease, stmt, params, versioned, out, deadline_ms,
-                      &timed_out);
+                      &timed_out, &failure);
     }
     if (timed_out) {
         cs_error("database did not answer within %ld ms what=%s", deadline_ms,
                  stmt->name);
         *why = API_STORE_UNAVAILABLE;
     } else if (!ok) {
-        log_failure(lease.conn, CS_LOG_ERROR, "statement failed", stmt->name);
         bool lost = PQstatus(lease.conn) != CONNECTION_OK;
-        *why = lost ? API_STORE_UNAVAILABLE : API_STORE_FAILED;
+        bool cancelled = strcmp(failure.sqlstate, QUERY_CANCELED) == 0;
+        log_failure(lease.conn, &failure,
+                    cancelled ? CS_LOG_WARN : CS_LOG_ERROR, "statement failed",
+                    stmt->name);
+        *why = lost        ? API_STORE_UNAVAILABLE
+               : cancelled ? API_STORE_BUSY
+                           : API_STORE_FAILED;
     }
     api_pool_release(&lease);
     return ok;
