@@ -97,11 +97,14 @@ static void sweep(struct api_cache *cache, long long version)
 }
 
 /* Versions only grow: a read that began before a commit must not take
- * the version back below what a request has already seen. */
-static void raise_version(struct api_cache *cache, long long version)
+ * the version back below what a request has already seen. Only the
+ * thread that follows the version makes it known again (from_unknown):
+ * a request's read does not, while the thread has no connection. */
+static void raise_version(struct api_cache *cache, long long version,
+                          bool from_unknown)
 {
     long long known = atomic_load(&cache->version);
-    while (known < version &&
+    while ((known >= 0 || from_unknown) && known < version &&
            !atomic_compare_exchange_weak(&cache->version, &known, version))
         ;
 }
@@ -180,8 +183,7 @@ void api_cache_put(struct api_cache *cache, const char *key,
 {
     /* A handler that read a newer version than the thread knows of is
      * ahead of the notification: the version is taken from it. */
-    if (atomic_load(&cache->version) >= 0)
-        raise_version(cache, resp->version);
+    raise_version(cache, resp->version, false);
     size_t bytes = resp->length + strlen(key) + sizeof(struct entry);
     if (cache->max_bytes == 0 || !resp->body_owned ||
         resp->version != atomic_load(&cache->version) ||
@@ -243,7 +245,7 @@ static bool refresh(struct api_cache *cache, PGconn *conn)
                           ? DEFAULT_MAX_AGE
                           : (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
         atomic_store(&cache->max_age, max_age > 0 ? max_age : DEFAULT_MAX_AGE);
-        raise_version(cache, version);
+        raise_version(cache, version, true);
         long long now = atomic_load(&cache->version);
         if (now > cache->swept) {
             sweep(cache, now);

@@ -724,11 +724,11 @@ static const char *allowed_origin(const struct api_context *ctx,
 /* The validators of a versioned answer: ETag, Last-Modified and how long
  * a client may keep it. The ETag changes with the data, with the day (the
  * answers name today) and with the representation. */
-static void set_validators(const struct api_context *ctx,
+static void set_validators(const struct api_context *ctx, cs_day today,
                            struct api_response *resp)
 {
     char day[CS_DATE_LEN];
-    cs_date_format(today_of(ctx), day);
+    cs_date_format(today, day);
     snprintf(resp->etag, sizeof(resp->etag), "\"%lld-%.4s%.2s%.2s-%c\"",
              resp->version, day, day + 5, day + 8,
              resp->format == API_FORMAT_CSV ? 'c' : 'j');
@@ -765,13 +765,14 @@ static bool etag_matches(const char *if_none_match, const char *etag)
 
 /* Runs the route's handler, or serves its answer from the cache. */
 static void answer(const struct api_context *ctx, const struct route *route,
-                   const struct api_request *req, struct api_response *resp)
+                   const struct api_request *req, cs_day today,
+                   struct api_response *resp)
 {
     char key[API_MAX_QUERY + 160];
     bool cacheable = (route->flags & ROUTE_CACHE) && ctx->cache != NULL;
     if (cacheable) {
         char day[CS_DATE_LEN];
-        cs_date_format(today_of(ctx), day);
+        cs_date_format(today, day);
         snprintf(key, sizeof(key), "%s?%s|%c|%s", route->path,
                  req->query ? req->query : "",
                  resp->format == API_FORMAT_CSV ? 'c' : 'j', day);
@@ -836,11 +837,14 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
                           &err)) {
         api_set_error(resp, &err);
     } else {
-        answer(ctx, route, req, resp);
+        /* One day for the cache key and the ETag, whatever the clock
+         * does meanwhile. */
+        cs_day today = today_of(ctx);
+        answer(ctx, route, req, today, resp);
         if (route->flags & ROUTE_CSV)
             resp->vary = "Accept";
         if (resp->status == 200 && resp->version >= 0) {
-            set_validators(ctx, resp);
+            set_validators(ctx, today, resp);
             if (etag_matches(req->if_none_match, resp->etag)) {
                 api_response_free(resp);
                 resp->status = 304;
