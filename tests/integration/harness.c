@@ -372,6 +372,28 @@ long long db_count(const char *sql)
     return v;
 }
 
+void db_exec(const char *sql)
+{
+    PGconn *conn = PQconnectdb(it.db);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+void wait_count(const char *sql, long long want)
+{
+    for (int i = 0; i < 600; i++) {
+        if (db_count(sql) >= want)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("waited 60 s for %s to reach %lld (it is %lld)", sql, want,
+             db_count(sql));
+}
+
 char *db_text(const char *sql)
 {
     PGconn *conn = PQconnectdb(it.db);

@@ -125,4 +125,10 @@ long long db_count(const char *sql);
 
 char *db_text(const char *sql);
 
+/* Runs statements without results on the owner's connection. */
+void db_exec(const char *sql);
+
+/* Waits up to 60 s until the query's count reaches want. */
+void wait_count(const char *sql, long long want);
+
 #endif

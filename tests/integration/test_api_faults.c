@@ -370,17 +370,6 @@ static void pg_ctl(const char *action)
     database_stopped = strcmp(action, "stop") == 0;
 }
 
-static void db_exec(const char *sql)
-{
-    PGconn *conn = PQconnectdb(it.db);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(conn));
-    PQclear(res);
-    PQfinish(conn);
-}
-
 /* The schema and a few synced days: empty ones and two real ones. */
 static int setup(void **state)
 {

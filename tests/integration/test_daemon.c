@@ -40,18 +40,6 @@ static void stop(pid_t pid)
     assert_int_equal(wait_exit(pid), 0);
 }
 
-/* Waits up to 60 s until the query's count reaches want. */
-static void wait_count(const char *sql, long long want)
-{
-    for (int i = 0; i < 600; i++) {
-        if (db_count(sql) >= want)
-            return;
-        usleep(100 * 1000);
-    }
-    fail_msg("waited 60 s for %s to reach %lld (it is %lld)", sql, want,
-             db_count(sql));
-}
-
 static void today_date(char *buf, size_t len)
 {
     /* The platform's day (UTC+8) of the simulator's clock. */
@@ -286,16 +274,6 @@ static void test_database_restart(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM sync_runs WHERE status = "
                               "'running'"),
                      0);
-}
-
-static void db_exec(const char *sql)
-{
-    PGconn *conn = PQconnectdb(it.db);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(conn));
-    PQclear(res);
-    PQfinish(conn);
 }
 
 /* The simulator's truth of today as of epoch `at`, for a simulator that

@@ -689,31 +689,20 @@ static void test_status_days(void **state)
     json_decref(doc);
 }
 
-static void exec_sql(const char *sql)
-{
-    PGconn *conn = PQconnectdb(it.db);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(conn));
-    PQclear(res);
-    PQfinish(conn);
-}
-
 /* The jobs as sync_jobs holds them, with their last runs, and the
  * leading worker. Written here by hand: no worker runs as leader. */
 static void test_status_jobs_and_worker(void **state)
 {
     (void)state;
-    exec_sql("DELETE FROM sync_jobs; DELETE FROM sync_runs; "
-             "DELETE FROM worker_state");
+    db_exec("DELETE FROM sync_jobs; DELETE FROM sync_runs; "
+            "DELETE FROM worker_state");
     json_t *doc;
     json_t *data = data_of("/api/sync/status", &doc);
     assert_int_equal(json_array_size(json_object_get(data, "jobs")), 0);
     assert_true(json_is_null(json_object_get(data, "worker")));
     json_decref(doc);
 
-    exec_sql(
+    db_exec(
         "INSERT INTO sync_jobs VALUES"
         " ('recent', 'both days -3..-1 at 01:00,10:00', 'stats,calls', -3, -1,"
         "  NULL, '2025-10-05 01:00:00+08', 'it-worker', now()),"
@@ -845,9 +834,9 @@ static void test_metrics(void **state)
     get("/api/stats/month?month=2025-13", NULL, &r);
     assert_int_equal(r.status, 400);
     free(r.body);
-    exec_sql("INSERT INTO sync_runs (job, slot, status, started_at,"
-             " finished_at, worker) VALUES ('it-metrics', now(), 'success',"
-             " '2025-10-04 01:00:01+08', '2025-10-04 01:00:09+08', 'it')");
+    db_exec("INSERT INTO sync_runs (job, slot, status, started_at,"
+            " finished_at, worker) VALUES ('it-metrics', now(), 'success',"
+            " '2025-10-04 01:00:01+08', '2025-10-04 01:00:09+08', 'it')");
 
     get("/metrics", NULL, &r);
     assert_int_equal(r.status, 200);
@@ -886,7 +875,7 @@ static void test_metrics(void **state)
     assert_null(strstr(t, "2025-10"));
     assert_null(strstr(t, "no-such"));
     free(r.body);
-    exec_sql("DELETE FROM sync_runs WHERE job = 'it-metrics'");
+    db_exec("DELETE FROM sync_runs WHERE job = 'it-metrics'");
 }
 
 /* Stops the API as systemd would, then whatever a failed test left. */

@@ -70,29 +70,6 @@ static void stop_daemon(pid_t pid)
     assert_int_equal(wait_exit(pid), 0);
 }
 
-/* Waits up to 60 s until the query's count reaches want. */
-static void wait_count(const char *sql, long long want)
-{
-    for (int i = 0; i < 600; i++) {
-        if (db_count(sql) >= want)
-            return;
-        usleep(100 * 1000);
-    }
-    fail_msg("waited 60 s for %s to reach %lld (it is %lld)", sql, want,
-             db_count(sql));
-}
-
-/* Runs statements without results on the owner's connection. */
-static void db_exec(const char *sql)
-{
-    PGconn *conn = PQconnectdb(it.db);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(conn));
-    PQclear(res);
-    PQfinish(conn);
-}
-
 /* The test database as `user` (the cluster trusts local connections);
  * a later keyword of a connection string wins. */
 static void conninfo_as(const char *user, char *buf, size_t len)
