@@ -20,7 +20,7 @@
 #define REQUEST_TIMEOUT_MS "5000"
 
 /* The largest request head read, in bytes: request line and headers.
- * Longer ones get a 431 (or 414 for the URI) as JSON. */
+ * Longer ones get a 400 as JSON. */
 #define MAX_REQUEST_SIZE "8192"
 
 /* How long a stop waits for the requests in flight to be answered. */
@@ -194,7 +194,8 @@ static int http_error(struct mg_connection *conn, int status,
 {
     char message[200];
     snprintf(message, sizeof(message),
-             "the request could not be read as HTTP/1.x (%.*s)",
+             "the request could not be read as HTTP/1.x, or its request "
+             "line and headers exceed " MAX_REQUEST_SIZE " bytes (%.*s)",
              (int)strcspn(errmsg ? errmsg : "", "\r\n"), errmsg ? errmsg : "");
     for (char *p = message; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)

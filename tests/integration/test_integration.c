@@ -526,6 +526,25 @@ static void test_malformed_http_gets_json(void **state)
         json_decref(doc);
         free(answer);
     }
+    /* A head over the limit: 400, and the message says what the limit
+     * is. */
+    size_t size = 10000;
+    char *big = malloc(size);
+    assert_non_null(big);
+    int n = snprintf(big, size, "GET /api/health HTTP/1.1\r\nX-Long: ");
+    memset(big + n, 'a', size - (size_t)n - 5);
+    memcpy(big + size - 5, "\r\n\r\n", 5);
+    char *answer = raw_request(it.ports[0], big);
+    free(big);
+    if (strncmp(answer, "HTTP/1.1 400", 12) != 0)
+        fail_msg("long head: answer starts \"%.40s\"", answer);
+    char *body = strstr(answer, "\r\n\r\n");
+    assert_non_null(body);
+    json_t *doc = parse_or_fail(body + 4, "error body");
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "error")),
+                           "exceed 8192 bytes"));
+    json_decref(doc);
+    free(answer);
 }
 
 static void test_no_personal_data_stored_or_logged(void **state)
