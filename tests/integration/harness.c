@@ -372,6 +372,15 @@ long long db_count(const char *sql)
     return v;
 }
 
+void pg_ctl(const char *action)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s %s/pg >/dev/null", it.pg_private, action,
+             it.work);
+    if (system(cmd) != 0)
+        fail_msg("pg-private.sh %s failed", action);
+}
+
 void db_exec(const char *sql)
 {
     PGconn *conn = PQconnectdb(it.db);

@@ -125,6 +125,10 @@ long long db_count(const char *sql);
 
 char *db_text(const char *sql);
 
+/* Stops or starts the private PostgreSQL of the run (action "stop" or
+ * "start", as deploy/pg-private.sh takes it). */
+void pg_ctl(const char *action);
+
 /* Runs statements without results on the owner's connection. */
 void db_exec(const char *sql);
 

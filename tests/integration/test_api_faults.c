@@ -360,13 +360,11 @@ static void stop_process(pid_t *pid)
     assert_int_equal(status, 0);
 }
 
-static void pg_ctl(const char *action)
+/* pg_ctl, remembering whether the database is stopped, so that a failed
+ * test's clean-up starts it again. */
+static void database(const char *action)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s %s %s/pg >/dev/null", it.pg_private, action,
-             it.work);
-    if (system(cmd) != 0)
-        fail_msg("pg-private.sh %s failed", action);
+    pg_ctl(action);
     database_stopped = strcmp(action, "stop") == 0;
 }
 
@@ -1384,12 +1382,12 @@ static void test_database_outage(void **state)
     double t0 = now_ms();
     hammers_start();
     usleep(1000 * 1000);
-    pg_ctl("stop");
+    database("stop");
     double down = now_ms();
     check_during_outage();
     usleep(1500 * 1000);
     double up_begin = now_ms();
-    pg_ctl("start");
+    database("start");
     double back = until_status(api2_port, MONTH, 200, 5000, &r);
     assert_string_equal(r.body, month_before);
     reply_free(&r);

@@ -521,15 +521,6 @@ static long long first_run(const char *job, const char *expr)
     return db_count(sql);
 }
 
-static void pg_ctl(const char *action)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s %s %s/pg >/dev/null", it.pg_private, action,
-             it.work);
-    if (system(cmd) != 0)
-        fail_msg("pg-private.sh %s failed", action);
-}
-
 /* Holds a lock that the worker's commit of a calls day waits for (it
  * rebuilds day_grades), so that a signal reaches it there. */
 static void hold_day_grades(void)
