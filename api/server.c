@@ -192,6 +192,11 @@ static const char *error_code(int status)
 static int http_error(struct mg_connection *conn, int status,
                       const char *errmsg)
 {
+    /* A version other than HTTP/1.x is the client's error, not the
+     * server's: it gets a 400 like any request that cannot be read. */
+    const char *code = error_code(status);
+    if (status == 505)
+        status = 400;
     char message[200];
     snprintf(message, sizeof(message),
              "the request could not be read as HTTP/1.x, or its request "
@@ -200,8 +205,8 @@ static int http_error(struct mg_connection *conn, int status,
     for (char *p = message; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
             *p = '?';
-    json_t *doc = json_pack("{s:b, s:s, s:s}", "success", false, "code",
-                            error_code(status), "error", message);
+    json_t *doc = json_pack("{s:b, s:s, s:s}", "success", false, "code", code,
+                            "error", message);
     char *body = doc ? json_dumps(doc, API_JSON_FLAGS) : NULL;
     size_t len = body ? strlen(body) : 0;
     mg_printf(conn,

@@ -430,7 +430,7 @@ struct raw {
     int count;        /* requests in data */
     bool no_body[4];  /* per request: a HEAD */
     bool must_answer; /* each request gets an answer */
-    bool odd_version; /* neither HTTP/1.0 nor 1.1: 505 is right */
+    bool odd_version; /* neither HTTP/1.0 nor 1.1: a 400 */
     const char *kind;
     struct plan plan;
 };
@@ -819,9 +819,10 @@ static const char *describe(const struct raw *q, char *buf, size_t len)
  * on 503, headers without injected lines, JSON that parses. */
 static const char *answer_problem(const struct raw *q, const struct reply *r)
 {
-    if (r->status >= 500 && r->status != 503 &&
-        !(r->status == 505 && q->odd_version))
+    if (r->status >= 500 && r->status != 503)
         return "a 5xx other than 503";
+    if (q->odd_version && r->status != 400)
+        return "a request of another HTTP version answered other than 400";
     if (r->status == 503 && !has_header(r, "Retry-After"))
         return "a 503 without Retry-After";
     if (strstr(r->head, "\r\nX-Injected") != NULL)
