@@ -372,6 +372,31 @@ long long db_count(const char *sql)
     return v;
 }
 
+void platform_day(time_t t, char *buf, size_t len)
+{
+    time_t shifted = t + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&shifted, &tm);
+    strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+pid_t start_live_sim(const char *name, int port, int records)
+{
+    char exe[512], port_text[16], day[16], day_records[48];
+    platform_day(time(NULL), day, sizeof(day));
+    snprintf(day_records, sizeof(day_records), "%s=%d", day, records);
+    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
+    snprintf(port_text, sizeof(port_text), "%d", port);
+    char *argv[] = {exe,         "serve",  "--port",
+                    port_text,   "--seed", (char *)it.seed,
+                    "--open",    "00:00",  "--day-records",
+                    day_records, NULL};
+    pid_t pid = spawn(name, argv, NULL);
+    if (!wait_log(name, "callstats-sim ready"))
+        fail_msg("%s did not log its ready line", name);
+    return pid;
+}
+
 void pg_ctl(const char *action)
 {
     char cmd[1024];

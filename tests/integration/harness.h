@@ -125,6 +125,16 @@ long long db_count(const char *sql);
 
 char *db_text(const char *sql);
 
+/* The platform's day (UTC+8, whatever the host's zone) of t, as
+ * YYYY-MM-DD into buf. */
+void platform_day(time_t t, char *buf, size_t len);
+
+/* Starts a simulator on port on the real clock whose today holds
+ * `records` calls spread over the whole day, and waits for it to be
+ * ready. name is its log: give each start its own, so that an earlier
+ * log cannot say ready too soon. */
+pid_t start_live_sim(const char *name, int port, int records);
+
 /* Stops or starts the private PostgreSQL of the run (action "stop" or
  * "start", as deploy/pg-private.sh takes it). */
 void pg_ctl(const char *action);

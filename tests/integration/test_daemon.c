@@ -40,13 +40,10 @@ static void stop(pid_t pid)
     assert_int_equal(wait_exit(pid), 0);
 }
 
+/* The platform's day of the simulator's clock. */
 static void today_date(char *buf, size_t len)
 {
-    /* The platform's day (UTC+8) of the simulator's clock. */
-    time_t now = (time_t)atoll(it.now) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, len, "%Y-%m-%d", &tm);
+    platform_day((time_t)atoll(it.now), buf, len);
 }
 
 static void test_migrate(void **state)
@@ -309,18 +306,11 @@ static void assert_between(long long low, long long got, long long high,
 static void test_today_trails_by_an_interval(void **state)
 {
     (void)state;
-    char date[16], records[48], exe[512], port[16], url[64], sql[512];
-    time_t now = time(NULL) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-    snprintf(records, sizeof(records), "%s=150000", date);
-    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
-    snprintf(port, sizeof(port), "%d", it.ports[2]);
+    enum { DAY_RECORDS = 150000 };
+    char date[16], records[48], url[64], sql[512];
+    platform_day(time(NULL), date, sizeof(date));
+    snprintf(records, sizeof(records), "%s=%d", date, DAY_RECORDS);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", it.ports[2]);
-    char *sim_argv[] = {
-        exe,      "serve", "--port",        port,    "--seed", (char *)it.seed,
-        "--open", "00:00", "--day-records", records, NULL};
     /* The day starts unsynced: its first run fetches it whole. */
     snprintf(sql, sizeof(sql),
              "DELETE FROM call_records WHERE stat_date = '%s'; DELETE FROM "
@@ -328,8 +318,7 @@ static void test_today_trails_by_an_interval(void **state)
              "WHERE stat_date = '%s'",
              date, date, date);
     db_exec(sql);
-    pid_t sim = spawn("sim-live", sim_argv, NULL);
-    assert_true(wait_log("sim-live", "callstats-sim ready"));
+    pid_t sim = start_live_sim("sim-live", it.ports[2], DAY_RECORDS);
     const char *env[] = {NO_DEFAULT_JOBS,
                          "CALLSTATS_JOB_LIVE=calls today every 5s "
                          "incremental",
@@ -383,10 +372,7 @@ static void test_slots_during_a_long_run_are_skipped(void **state)
 {
     (void)state;
     char exe[512], port[16], url[64], records[48], date[16];
-    time_t yesterday = (time_t)atoll(it.now) + 8 * 3600 - 86400;
-    struct tm tm;
-    gmtime_r(&yesterday, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    platform_day((time_t)atoll(it.now) - 86400, date, sizeof(date));
     snprintf(records, sizeof(records), "%s=16000", date);
     snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
     snprintf(port, sizeof(port), "%d", it.ports[2]);
@@ -542,10 +528,7 @@ static void test_days_synced_since_the_slot_are_not_fetched_again(void **state)
     /* Yesterday in the business zone, backfilled now: after the slot of
      * a job that runs at 00:00. */
     char date[16];
-    time_t yesterday = time(NULL) + 8 * 3600 - 86400;
-    struct tm tm;
-    gmtime_r(&yesterday, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    platform_day(time(NULL) - 86400, date, sizeof(date));
     char *args[] = {"sync", "--from",   date,    "--to",
                     date,   "--source", "stats", NULL};
     assert_int_equal(worker("fresh-sync", it.sim_url, NULL, args), 0);

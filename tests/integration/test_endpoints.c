@@ -173,13 +173,6 @@ static void assert_by_calls(json_t *rows)
                     int_of(json_array_get(rows, i), "calls_dialled"));
 }
 
-static void business_day(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
 /* Migrates and syncs the days every test reads: two October days, today
  * and yesterday, and the statistics alone of 3 days ago. */
 static void test_sync_days(void **state)
@@ -192,7 +185,7 @@ static void test_sync_days(void **state)
         sync_days("ep-sync-big-day", it.sim_url, BIG_DAY, BIG_DAY, NULL), 0);
     time_t now = time(NULL);
     for (int i = 0; i < 4; i++)
-        business_day(now - i * 86400, days[i], sizeof(days[i]));
+        platform_day(now - i * 86400, days[i], sizeof(days[i]));
     assert_int_equal(
         sync_days("ep-sync-recent", it.sim_url, days[1], days[0], NULL), 0);
     char *stats_only[] = {"sync",  "--from",   days[3], "--to",

@@ -37,25 +37,12 @@ static char live_url[64];
 static char today[16];
 
 /* Starts this program's simulator: the real clock, today's calls over the
- * whole day, LIVE_RECORDS of them. Each start has a name (its log) of its
- * own: a log left by an earlier start could say ready too soon. */
-static void start_live_sim(const char *name)
+ * whole day, LIVE_RECORDS of them. */
+static void start_live(const char *name)
 {
-    char exe[512], port[16], records[48];
-    time_t now = time(NULL) + 8 * 3600; /* the platform's day, UTC+8 */
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-    snprintf(records, sizeof(records), "%s=%d", today, LIVE_RECORDS);
-    snprintf(exe, sizeof(exe), "%s/callstats-sim", it.bin);
-    snprintf(port, sizeof(port), "%d", it.ports[0]);
+    platform_day(time(NULL), today, sizeof(today));
     snprintf(live_url, sizeof(live_url), "http://127.0.0.1:%d", it.ports[0]);
-    char *argv[] = {
-        exe,      "serve", "--port",        port,    "--seed", (char *)it.seed,
-        "--open", "00:00", "--day-records", records, NULL};
-    live_sim = spawn(name, argv, NULL);
-    if (!wait_log(name, "callstats-sim ready"))
-        fail_msg("%s did not log its ready line", name);
+    live_sim = start_live_sim(name, it.ports[0], LIVE_RECORDS);
 }
 
 static void stop_live_sim(void)
@@ -487,7 +474,7 @@ static void test_failed_day_keeps_the_version(void **state)
     (void)state;
     char *args[] = {"sync", "--from", DAY_A, "--to", DAY_A, NULL};
     long long before = data_version();
-    start_live_sim("sim-faulty-days");
+    start_live("sim-faulty-days");
     set_faults("empty:1");
     assert_int_equal(worker("sync-empty", live_url, NULL, args), 1);
     assert_has("sync-empty", "out", "calls records=0");
@@ -563,7 +550,7 @@ static void test_merged_windows_keep_the_breakdown(void **state)
                          "incremental",
                          NULL};
     char *args[] = {"run", NULL}, sql[512];
-    start_live_sim("sim-today");
+    start_live("sim-today");
     /* Today starts unsynced: the first run fetches it whole. */
     snprintf(sql, sizeof(sql),
              "DELETE FROM call_records WHERE stat_date = '%s'; DELETE FROM "
