@@ -54,3 +54,14 @@ scratch_dir() {
     chmod 755 "$dir"
     echo "$dir"
 }
+
+# Undoes a benchmark's scratch_dir: stops the processes given after it,
+# the private PostgreSQL in its pg/ folder, and removes it.
+remove_scratch() {
+    local top=$1 work=$2 p
+    shift 2
+    for p in "$@"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    "$top/deploy/pg-private.sh" stop "$work/pg"
+    rm -rf "$work"
+}

@@ -44,10 +44,7 @@ port_above_40000() {
 work=$(scratch_dir "$top" bench)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$top/deploy/pg-private.sh" stop "$work/pg"
-    rm -rf "$work"
+    remove_scratch "$top" "$work" "${pids[@]}"
 }
 trap cleanup EXIT
 

@@ -14,10 +14,7 @@ bin=$(cd "${1:-$top/bin}" && pwd)
 work=$(scratch_dir "$top" bench-worker)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$top/deploy/pg-private.sh" stop "$work/pg"
-    rm -rf "$work"
+    remove_scratch "$top" "$work" "${pids[@]}"
 }
 trap cleanup EXIT
 
