@@ -464,10 +464,15 @@ static const struct route *find_route(const char *path)
     return NULL;
 }
 
+/* A route's index in the table; ROUTE_COUNT for none. */
+static size_t route_index(const struct route *route)
+{
+    return route ? (size_t)(route - routes) : ROUTE_COUNT;
+}
+
 size_t api_route_index(const char *path)
 {
-    const struct route *r = find_route(path);
-    return r ? (size_t)(r - routes) : ROUTE_COUNT;
+    return route_index(find_route(path));
 }
 
 size_t api_route_count(void)
@@ -786,10 +791,10 @@ static void answer(const struct api_context *ctx, const struct route *route,
         /* The last answer known beats none while the database is away;
          * the worker cannot write meanwhile either, unless only the API
          * lost it. Marked stale, not to be kept by clients. */
-        struct api_response stale = {.version = -1,
-                                     .format = resp->format,
-                                     .cors_origin = resp->cors_origin,
-                                     .vary_origin = resp->vary_origin};
+        struct api_response stale = *resp; /* its route and CORS headers */
+        stale.body = NULL;
+        stale.body_owned = false;
+        stale.retry_after = 0;
         if (api_cache_get_stale(ctx->cache, key, &stale)) {
             api_response_free(resp);
             *resp = stale;
@@ -805,6 +810,7 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
     struct api_error err;
     char quoted[48];
     const struct route *route = find_route(req->path);
+    resp->route = route_index(route);
     resp->cors_origin = allowed_origin(ctx, req->origin);
     resp->vary_origin = ctx->cfg->cors_origins.count > 0;
     bool get = strcmp(req->method, "GET") == 0;

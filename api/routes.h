@@ -65,6 +65,7 @@ struct api_response {
     int retry_after;         /* seconds for Retry-After, 0: none */
     bool stale;   /* a cached answer served as the database is unreachable */
     void *cached; /* a cache entry the body belongs to */
+    size_t route; /* out: api_route_index of the path, for the metrics */
 };
 
 /* Answers one request. Always fills resp (a 500 with a JSON body when

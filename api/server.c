@@ -149,16 +149,16 @@ static int begin_request(struct mg_connection *conn)
         api_response_error(&resp, 503, "shutting_down",
                            "the server is stopping; try again shortly");
         resp.retry_after = 1;
+        resp.route = api_route_index(req.path);
     } else {
         api_handle(ctx, &req, &resp);
     }
     send_response(conn, strcmp(req.method, "HEAD") == 0, &resp);
     atomic_fetch_sub(&requests_in_flight, 1);
-    api_metrics_record(ctx->metrics, api_route_index(req.path), resp.status,
+    api_metrics_record(ctx->metrics, resp.route, resp.status,
                        seconds_since(&start));
     cs_debug("request method=%s route=%s status=%d bytes=%zu", req.method,
-             api_route_path(api_route_index(req.path)), resp.status,
-             resp.length);
+             api_route_path(resp.route), resp.status, resp.length);
     int status = resp.status;
     api_response_free(&resp);
     return status;

@@ -93,6 +93,15 @@ static void test_not_found(void **state)
     expect_error("GET", "/api/nothing", NULL, 404, "not_found",
                  "no endpoint at \"/api/nothing\"");
     expect_error("GET", "/api/health/", NULL, 404, "not_found", NULL);
+    /* Counted under "other" in the metrics, a route under its own. */
+    struct api_response resp;
+    handle("GET", "/api/nothing", NULL, &resp);
+    assert_int_equal(resp.route, api_route_count());
+    assert_string_equal(api_route_path(resp.route), "other");
+    api_response_free(&resp);
+    handle("GET", "/api/health", NULL, &resp);
+    assert_string_equal(api_route_path(resp.route), "/api/health");
+    api_response_free(&resp);
 }
 
 static void test_method_not_allowed(void **state)
