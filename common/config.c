@@ -217,7 +217,6 @@ static bool load_worker_part(struct cs_config *cfg, char *err, size_t errlen)
 static bool check_token(struct cs_config *cfg, char *err, size_t errlen)
 {
     cfg->api_token = env_copy("CALLSTATS_API_TOKEN", NULL);
-    cs_list_parse(getenv("CALLSTATS_CORS_ORIGINS"), &cfg->cors_origins);
     if (cfg->api_token == NULL)
         return true;
     for (const char *p = cfg->api_token; *p; p++) {
@@ -239,6 +238,7 @@ static bool check_token(struct cs_config *cfg, char *err, size_t errlen)
 
 static bool load_api_part(struct cs_config *cfg, char *err, size_t errlen)
 {
+    cs_list_parse(getenv("CALLSTATS_CORS_ORIGINS"), &cfg->cors_origins);
     return parse_listen(cfg, err, errlen) &&
            env_int("CALLSTATS_API_THREADS", 16, 2, 512, &cfg->api_threads, err,
                    errlen) &&
