@@ -544,59 +544,56 @@ static bool check_query(const struct route *route, const char *query,
         return false;
     }
     char seen[API_MAX_QUERY + 1] = ",";
-    for (const char *p = query; *p;) {
+    for (const char *p = query, *next; *p; p = next) {
         size_t len = strcspn(p, "&");
+        next = p + len + (p[len] == '&');
         size_t name_len = strcspn(p, "=&");
         char name[64], value[API_MAX_QUERY + 1], quoted[48];
-        char raw[48];
-        snprintf(raw, sizeof(raw), "%.*s", (int)(name_len < 40 ? name_len : 40),
-                 p);
-        api_quote_value(raw, quoted, sizeof(quoted));
+        if (len == 0)
+            continue; /* "a=1&&b=2": an empty pair is no parameter */
         /* Names are read as written: one spelt with %XX or + is refused
          * rather than taken for another. */
-        const char *wrong = NULL;
-        if (len > 0 && strcspn(p, "%+") < name_len)
-            wrong = "is percent-encoded; names are plain words such as "
-                    "\"date\"";
-        else if (len > 0)
-            wrong = decode_part(p, name_len, name, sizeof(name));
+        const char *wrong =
+            strcspn(p, "%+") < name_len
+                ? "is percent-encoded; names are plain words such as "
+                  "\"date\""
+                : decode_part(p, name_len, name, sizeof(name));
         if (wrong != NULL) {
+            char raw[48];
+            snprintf(raw, sizeof(raw), "%.*s",
+                     (int)(name_len < 40 ? name_len : 40), p);
+            api_quote_value(raw, quoted, sizeof(quoted));
             api_error_set(err, 400, "invalid_parameter",
                           "parameter name \"%s\" %s", quoted, wrong);
             return false;
         }
-        if (len > 0 && name_len < len)
+        if (name_len < len)
             wrong = decode_part(p + name_len + 1, len - name_len - 1, value,
                                 sizeof(value));
+        api_quote_value(name, quoted, sizeof(quoted));
         if (wrong != NULL) {
-            api_quote_value(name, quoted, sizeof(quoted));
             api_error_set(err, 400, "invalid_parameter", "parameter \"%s\" %s",
                           quoted, wrong);
             return false;
         }
-        if (len > 0) {
-            api_quote_value(name, quoted, sizeof(quoted));
-            if (!in_list(route->params, name, strlen(name))) {
-                if (route->params[0] == '\0')
-                    api_error_set(err, 400, "unknown_parameter",
-                                  "unknown parameter \"%s\": %s takes none",
-                                  quoted, route->path);
-                else
-                    api_error_set(err, 400, "unknown_parameter",
-                                  "unknown parameter \"%s\": %s takes %s",
-                                  quoted, route->path, route->params);
-                return false;
-            }
-            if (in_list(seen + 1, name, strlen(name))) {
-                api_error_set(err, 400, "invalid_parameter",
-                              "parameter \"%s\" is given more than once",
-                              quoted);
-                return false;
-            }
-            strcat(seen, name);
-            strcat(seen, ",");
+        if (!in_list(route->params, name, strlen(name))) {
+            if (route->params[0] == '\0')
+                api_error_set(err, 400, "unknown_parameter",
+                              "unknown parameter \"%s\": %s takes none", quoted,
+                              route->path);
+            else
+                api_error_set(err, 400, "unknown_parameter",
+                              "unknown parameter \"%s\": %s takes %s", quoted,
+                              route->path, route->params);
+            return false;
         }
-        p += len + (p[len] == '&');
+        if (in_list(seen + 1, name, strlen(name))) {
+            api_error_set(err, 400, "invalid_parameter",
+                          "parameter \"%s\" is given more than once", quoted);
+            return false;
+        }
+        strcat(seen, name);
+        strcat(seen, ",");
     }
     return true;
 }
