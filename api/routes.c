@@ -570,13 +570,14 @@ static bool check_query(const struct route *route, const char *query,
         if (name_len < len)
             wrong = decode_part(p + name_len + 1, len - name_len - 1, value,
                                 sizeof(value));
-        api_quote_value(name, quoted, sizeof(quoted));
         if (wrong != NULL) {
+            api_quote_value(name, quoted, sizeof(quoted));
             api_error_set(err, 400, "invalid_parameter", "parameter \"%s\" %s",
                           quoted, wrong);
             return false;
         }
         if (!in_list(route->params, name, strlen(name))) {
+            api_quote_value(name, quoted, sizeof(quoted));
             if (route->params[0] == '\0')
                 api_error_set(err, 400, "unknown_parameter",
                               "unknown parameter \"%s\": %s takes none", quoted,
@@ -588,6 +589,7 @@ static bool check_query(const struct route *route, const char *query,
             return false;
         }
         if (in_list(seen + 1, name, strlen(name))) {
+            api_quote_value(name, quoted, sizeof(quoted));
             api_error_set(err, 400, "invalid_parameter",
                           "parameter \"%s\" is given more than once", quoted);
             return false;
